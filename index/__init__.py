@@ -1,0 +1,24 @@
+"""Persistence: one index directory holding a manifest, a SQLite store, FAISS vectors and BM25.
+
+The rest of the system talks to :class:`IndexDirectory` and the :class:`Snapshot` it hands out.
+"""
+from __future__ import annotations
+
+from index.directory import CheckReport, IndexDirectory, IndexSettings, Manifest, Snapshot, Writer
+from index.lexical import Bm25Index
+from index.store import StoredChunk
+from index.vectors import FaissIndex, VectorIndex, create_vector_index
+
+__all__ = [
+    "Bm25Index",
+    "CheckReport",
+    "FaissIndex",
+    "IndexDirectory",
+    "IndexSettings",
+    "Manifest",
+    "Snapshot",
+    "StoredChunk",
+    "VectorIndex",
+    "Writer",
+    "create_vector_index",
+]

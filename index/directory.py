@@ -1,0 +1,422 @@
+"""The index directory: a manifest, and one complete generation of every store.
+
+::
+
+    INDEX_DIR/
+      manifest.json        the commit point: settings, counts and the current generation
+      gen-000007/          one complete, immutable state
+        store.sqlite       documents, chunks, vectors (the source of truth)
+        vectors.faiss      derived: dense search
+        bm25/              derived: lexical search
+      .lock                writers hold an exclusive flock on it
+
+A writer copies the current generation's store, applies its changes, writes the derived
+indexes into a new ``gen-N`` folder, fsyncs it all and only then replaces ``manifest.json``
+(write to a temporary file, fsync, rename). A crash at any point therefore leaves either the
+old generation or the new one in force, never a mix; leftovers are swept by the next writer.
+Readers keep the generation they opened until they ask for a newer one.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.lexical import Bm25Index
+from index.store import Store, StoredChunk
+from index.vectors import VectorIndex, create_vector_index, load_vector_index
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
+from rag.types import Chunk, Document, DocumentInfo
+
+__all__ = ["IndexSettings", "Manifest", "IndexDirectory", "Snapshot", "Writer", "CheckReport"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_STORE, _VECTORS, _BM25 = "store.sqlite", "vectors.faiss", "bm25"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """What an index is built with; opening it with different settings is an error."""
+
+    model_name: str
+    model_sha256: str
+    dimension: int
+    tokenizer: str
+    chunking: dict[str, Any]
+    vector_index: str = "flat"
+    bm25: dict[str, float] = field(default_factory=lambda: {"k1": 1.2, "b": 0.75})
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    schema_version: int
+    generation: int
+    settings: IndexSettings
+    documents: int
+    chunks: int
+    created_at: float
+    updated_at: float
+
+    def to_json(self) -> str:
+        body = asdict(self)
+        body["settings"] = asdict(self.settings)
+        return json.dumps(body, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        body = json.loads(text)
+        body["settings"] = IndexSettings(**body["settings"])
+        return cls(**body)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for item in sorted(path.rglob("*"), reverse=True):
+        if item.is_file():
+            with open(item, "rb") as f:
+                os.fsync(f.fileno())
+        else:
+            _fsync_dir(item)
+    _fsync_dir(path)
+
+
+def _gen_dir(root: Path, generation: int) -> Path:
+    return root / f"gen-{generation:06d}"
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What ``IndexDirectory.check`` found; ``ok`` when every store agrees."""
+
+    generation: int
+    documents: int
+    chunks: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "generation": self.generation, "documents": self.documents,
+                "chunks": self.chunks, "problems": self.problems}
+
+
+class Snapshot:
+    """One generation, opened read-only. Safe to share between threads."""
+
+    def __init__(self, root: Path, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.generation = manifest.generation
+        folder = _gen_dir(root, manifest.generation)
+        try:
+            self.store = Store(folder / _STORE, readonly=True)
+            self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _VECTORS)
+            self.lexical = Bm25Index.load(folder / _BM25)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc}") from exc
+
+    def close(self) -> None:
+        self.store.close()
+
+    def dense(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self.vectors.search(query_vector, k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.lexical.search(query, k)
+
+    def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
+        return self.store.chunks(chunk_ids)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.store.document(doc_id)
+
+    def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
+        return self.store.documents(offset=offset, k=k)
+
+
+class IndexDirectory:
+    """Opens, reads and writes one index directory (see the module docstring)."""
+
+    def __init__(self, root: Path, settings: IndexSettings) -> None:
+        self.root = root
+        self.settings = settings
+        self._write_lock = threading.Lock()
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+
+    # ---- opening ----
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], settings: IndexSettings, *, create: bool = True) -> IndexDirectory:
+        """Open the index at ``root``, creating an empty one if allowed.
+
+        Raises:
+            IndexMismatchError: the index was built with other settings.
+            IndexStoreError: there is no index and ``create`` is false.
+        """
+        root = Path(root)
+        directory = cls(root, settings)
+        manifest = directory.read_manifest()
+        if manifest is None:
+            if not create:
+                raise IndexStoreError(f"no index at {root} (run `rag --index {root} ingest PATH` to create one)")
+            directory._create()
+        else:
+            directory.settings = directory._check_settings(manifest.settings)
+        return directory
+
+    def _check_settings(self, stored: IndexSettings) -> IndexSettings:
+        wanted = self.settings
+        if (stored.model_name, stored.model_sha256, stored.dimension) != (
+            wanted.model_name, wanted.model_sha256, wanted.dimension
+        ):
+            raise IndexMismatchError(
+                f"the index at {self.root} was built with embedding model {stored.model_name!r} "
+                f"(weights sha256 {stored.model_sha256[:12]}…, {stored.dimension}-d) but this pipeline uses "
+                f"{wanted.model_name!r} (sha256 {wanted.model_sha256[:12]}…, {wanted.dimension}-d). "
+                f"Use the same model, or rebuild: delete {self.root} (or pick another --index) and ingest again."
+            )
+        if stored.tokenizer != wanted.tokenizer:
+            raise IndexMismatchError(
+                f"the index at {self.root} counts tokens with {stored.tokenizer!r}, not {wanted.tokenizer!r}; "
+                "rebuild it to change the tokenizer."
+            )
+        # Chunking and retrieval parameters are the index's own: they win over the defaults.
+        return replace(wanted, chunking=stored.chunking, vector_index=stored.vector_index, bm25=stored.bm25)
+
+    def read_manifest(self) -> Manifest | None:
+        path = self.root / MANIFEST
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            manifest = Manifest.from_json(text)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise IndexCorruptError(f"{path} is not a valid manifest: {exc}") from exc
+        if manifest.schema_version != SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"{path} has schema version {manifest.schema_version}; this version reads {SCHEMA_VERSION}. Rebuild the index."
+            )
+        return manifest
+
+    def _create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            if self.read_manifest() is not None:
+                return
+            folder = _gen_dir(self.root, 0)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            empty_vectors = create_vector_index(self.settings.vector_index, self.settings.dimension)
+            self._write_derived(folder, empty_vectors, Store(folder / _STORE))
+            now = time.time()
+            self._publish(folder, Manifest(SCHEMA_VERSION, 0, self.settings, 0, 0, now, now))
+
+    # ---- reading ----
+
+    def snapshot(self) -> Snapshot:
+        """The newest committed generation (re-reading the manifest if another process wrote)."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise IndexStoreError(f"the index at {self.root} has disappeared")
+        current = self._snapshot
+        if current is not None and current.generation == manifest.generation:
+            return current
+        with self._snapshot_lock:
+            current = self._snapshot
+            if current is not None and current.generation == manifest.generation:
+                return current
+            for attempt in range(5):
+                try:
+                    fresh = Snapshot(self.root, manifest)
+                    break
+                except IndexCorruptError:
+                    # A writer may have swept that generation between our two reads: read again.
+                    newer = self.read_manifest()
+                    if attempt == 4 or newer is None or newer.generation == manifest.generation:
+                        raise
+                    manifest = newer
+            self._snapshot = fresh
+            return fresh
+
+    # ---- writing ----
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._write_lock:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / ".lock", "a+") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """Exclusive write access; the changes become visible only when ``Writer.commit`` returns."""
+        with self._locked():
+            base = self.snapshot()
+            self._sweep(keep=base.generation)
+            writer = Writer(self, base)
+            try:
+                yield writer
+            finally:
+                writer._abort()
+
+    def _sweep(self, keep: int) -> None:
+        """Remove every generation but ``keep``: older ones and leftovers of crashed writers."""
+        for folder in self.root.glob("gen-*"):
+            if folder.name != _gen_dir(self.root, keep).name:
+                shutil.rmtree(folder, ignore_errors=True)
+        for tmp in self.root.glob(f"{MANIFEST}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def _write_derived(self, folder: Path, vectors: VectorIndex, store: Store) -> None:
+        vectors.save(folder / _VECTORS)
+        lexical = Bm25Index(**self.settings.bm25)
+        ids, texts = [], []
+        for chunk_id, text in store.iter_chunk_texts():
+            ids.append(chunk_id)
+            texts.append(text)
+        lexical.build(np.array(ids, dtype=np.int64), texts)
+        lexical.save(folder / _BM25)
+        store.close()
+
+    def _publish(self, folder: Path, manifest: Manifest) -> None:
+        _fsync_tree(folder)
+        _fsync_dir(self.root)
+        tmp = self.root / f"{MANIFEST}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(manifest.to_json())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        _fsync_dir(self.root)
+
+    # ---- checking ----
+
+    def check(self) -> CheckReport:
+        """Do the manifest, the store, FAISS and BM25 agree on every chunk?"""
+        snap = self.snapshot()
+        problems: list[str] = []
+        store_ids = snap.store.chunk_ids()
+        n_docs = snap.store.count_documents()
+        if snap.manifest.documents != n_docs or snap.manifest.chunks != len(store_ids):
+            problems.append(
+                f"manifest counts {snap.manifest.documents} documents / {snap.manifest.chunks} chunks, "
+                f"store holds {n_docs} / {len(store_ids)}"
+            )
+        for name, ids in (("FAISS", snap.vectors.ids()), ("BM25", snap.lexical.chunk_ids)):
+            missing = np.setdiff1d(store_ids, ids)
+            extra = np.setdiff1d(ids, store_ids)
+            if len(missing) or len(extra):
+                problems.append(f"{name} lacks {len(missing)} stored chunks and has {len(extra)} unknown ones")
+        bad = snap.store.chunk_slices_agree()
+        if bad:
+            problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
+        return CheckReport(snap.generation, n_docs, len(store_ids), problems)
+
+    def repair(self) -> CheckReport:
+        """Rebuild FAISS and BM25 from the store into a new generation."""
+        with self.writer() as writer:
+            writer.rebuild_derived()
+            writer.commit()
+        return self.check()
+
+
+class Writer:
+    """Changes to a copy of the current generation; nothing is visible before ``commit``."""
+
+    def __init__(self, directory: IndexDirectory, base: Snapshot) -> None:
+        self._directory = directory
+        self._base = base
+        self.generation = base.generation + 1
+        self.folder = _gen_dir(directory.root, self.generation)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir()
+        shutil.copyfile(_gen_dir(directory.root, base.generation) / _STORE, self.folder / _STORE)
+        self.store = Store(self.folder / _STORE)
+        self.store.begin()
+        self.vectors = base.vectors.copy()
+        self.changed = False
+        self._done = False
+
+    def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        return self.store.content_hashes(doc_ids)
+
+    def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray) -> list[int]:
+        """Add a document (replacing any with its id) with its chunks and their vectors."""
+        removed = self.delete(doc.doc_id) or []
+        self.store.put_document(doc, content_hash)
+        ids = self.store.put_chunks(chunks, vectors)
+        self.vectors.add(np.array(ids, dtype=np.int64), vectors)
+        self.changed = True
+        return removed
+
+    def delete(self, doc_id: str) -> list[int] | None:
+        """Remove a document; returns the chunk ids it had, or None if it was not there."""
+        removed = self.store.delete_document(doc_id)
+        if removed is None:
+            return None
+        self.vectors.delete(np.array(removed, dtype=np.int64))
+        self.changed = True
+        return removed
+
+    def rebuild_derived(self) -> None:
+        ids, vectors = self.store.vectors(self._directory.settings.dimension)
+        self.vectors = create_vector_index(self._directory.settings.vector_index, self._directory.settings.dimension)
+        self.vectors.add(ids, vectors)
+        self.changed = True
+
+    def commit(self) -> Snapshot:
+        """Make the changes durable and visible; returns the new snapshot (the old one if nothing changed)."""
+        if not self.changed:
+            self._abort()
+            return self._base
+        self.store.commit()
+        counts = (self.store.count_documents(), self.store.count_chunks())
+        self._directory._write_derived(self.folder, self.vectors, self.store)
+        old = self._base.manifest
+        manifest = Manifest(SCHEMA_VERSION, self.generation, self._directory.settings, counts[0], counts[1],
+                            old.created_at, time.time())
+        self._directory._publish(self.folder, manifest)
+        self._done = True
+        snapshot = self._directory.snapshot()
+        self._directory._sweep(keep=self.generation)
+        return snapshot
+
+    def _abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(Exception):
+            self.store.rollback()
+        with contextlib.suppress(Exception):
+            self.store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

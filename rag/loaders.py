@@ -1,0 +1,208 @@
+"""Turn files (or uploaded bytes) into :class:`~rag.types.Document` objects.
+
+Supported: ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf``, ``.json`` and ``.jsonl`` records
+(``{"id"?, "title"?, "text", "metadata"?}``). A file that cannot be loaded raises
+:class:`~rag.errors.DocumentError` whose message is the reason; a bad record inside a JSON file
+is reported on its own and the other records still load.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.clean import indexable_ranges
+from rag.errors import DocumentError, UnsupportedFormatError
+from rag.types import Document, SkippedFile
+
+__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "iter_files", "load_file", "load_bytes", "record_to_document",
+           "decode_text", "path_doc_id"]
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"})
+LoadResult = tuple[list[Document], list[SkippedFile]]
+
+
+def path_doc_id(path: Path) -> str:
+    """A stable id for a file: the same file gets the same id from any working directory."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]], *, include: list[str] | None = None,
+               exclude: list[str] | None = None) -> Iterator[Path]:
+    """Every file under ``paths`` (recursively, sorted) whose path matches ``include`` and not ``exclude``.
+
+    Globs match the path relative to the directory given, or the file name (``*.md``, ``drafts/*``).
+    Paths that do not exist raise :class:`DocumentError`.
+    """
+    for given in paths:
+        root = Path(given)
+        if root.is_file():
+            candidates = [(root, Path(root.name))]
+        elif root.is_dir():
+            candidates = [
+                (p, p.relative_to(root)) for p in sorted(root.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            ]
+        else:
+            raise DocumentError(f"{root}: no such file or directory")
+        for path, relative in candidates:
+            names = (relative.as_posix(), path.name)
+            if include and not any(fnmatch.fnmatch(n, g) for g in include for n in names):
+                continue
+            if exclude and any(fnmatch.fnmatch(n, g) for g in exclude for n in names):
+                continue
+            yield path
+
+
+def load_file(path: Path) -> LoadResult:
+    """Load one file; the document's ``source`` is the path as given."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFormatError(f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    return load_bytes(data, filename=path.name, source=str(path), doc_id=path_doc_id(path))
+
+
+def load_bytes(data: bytes, *, filename: str, source: str, doc_id: str) -> LoadResult:
+    """Load a file's bytes, dispatching on the suffix of ``filename``."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFormatError(f"unsupported file type {suffix or '(none)'!r}")
+    if not data.strip():
+        raise DocumentError("empty file")
+    if suffix == ".pdf":
+        return [_load_pdf(data, source=source, doc_id=doc_id, filename=filename)], []
+    text = decode_text(data)
+    if suffix in {".html", ".htm"}:
+        return [_load_html(text, source=source, doc_id=doc_id, filename=filename)], []
+    if suffix in {".json", ".jsonl"}:
+        return _load_records(text, jsonl=suffix == ".jsonl", source=source, doc_id=doc_id)
+    title = _markdown_title(text) if suffix in {".md", ".markdown"} else None
+    return [_document(doc_id, text, source, title or filename)], []
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16/32; anything else is refused."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise DocumentError(f"invalid {codec.upper()} text at byte {exc.start}") from exc
+    if b"\x00" in data[:8192]:
+        raise DocumentError("binary content (NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not valid UTF-8 text (bad byte at offset {exc.start}); re-save the file as UTF-8") from exc
+
+
+def _document(doc_id: str, text: str, source: str, title: str, *, metadata: dict[str, Any] | None = None,
+              page_starts: tuple[int, ...] | None = None) -> Document:
+    if not text.strip():
+        raise DocumentError("no text")
+    return Document(doc_id=doc_id, text=text, source=source, title=title.strip() or source, metadata=metadata or {},
+                    page_starts=page_starts, indexable=indexable_ranges(text))
+
+
+def _markdown_title(text: str) -> str | None:
+    for line in text.splitlines()[:50]:
+        if line.startswith("# "):
+            return line[2:].strip()
+    return None
+
+
+def _load_html(html: str, *, source: str, doc_id: str, filename: str) -> Document:
+    import trafilatura  # heavy: imported only when an HTML file shows up
+
+    try:
+        text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True,
+                                   deduplicate=False) or trafilatura.html2txt(html)
+        metadata = trafilatura.extract_metadata(html)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise DocumentError(f"cannot parse HTML: {exc}") from exc
+    title = (metadata.title if metadata is not None else None) or filename
+    if not text or not text.strip():
+        raise DocumentError("no text in HTML")
+    return _document(doc_id, text, source, title)
+
+
+def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Document:
+    import pypdf
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError("encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or filename
+    except DocumentError:
+        raise
+    except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
+        raise DocumentError(f"unreadable PDF: {exc}") from exc
+    if not any(p.strip() for p in pages):
+        raise DocumentError("PDF has no text layer (scanned images need OCR first)")
+    starts, parts, offset = [], [], 0
+    for page in pages:
+        starts.append(offset)
+        parts.append(page)
+        offset += len(page) + 2
+    return _document(doc_id, "\n\n".join(parts), source, str(title), page_starts=tuple(starts))
+
+
+def record_to_document(record: Any, *, default_id: str, source: str) -> Document:
+    """A ``{"id"?, "title"?, "text", "metadata"?}`` record as a document."""
+    if not isinstance(record, dict):
+        raise DocumentError("a record must be a JSON object with a \"text\" field")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise DocumentError("record has no non-empty \"text\" string")
+    record_id = record.get("id", default_id)
+    if not isinstance(record_id, (str, int)) or not str(record_id).strip():
+        raise DocumentError("record \"id\" must be a non-empty string")
+    title = record.get("title") or str(record_id)
+    metadata = record.get("metadata") or {}
+    if not isinstance(title, str) or not isinstance(metadata, dict):
+        raise DocumentError("record \"title\" must be a string and \"metadata\" an object")
+    return _document(str(record_id), text, source, title, metadata=metadata)
+
+
+def _load_records(text: str, *, jsonl: bool, source: str, doc_id: str) -> LoadResult:
+    if jsonl:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        raw: list[tuple[str, Any]] = []
+        skipped: list[SkippedFile] = []
+        for n, line in lines:
+            try:
+                raw.append((f"line {n}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                skipped.append(SkippedFile(f"{source}:{n}", f"invalid JSON: {exc.msg}"))
+    else:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
+        items = body if isinstance(body, list) else [body]
+        raw = [(f"record {i}", item) for i, item in enumerate(items)]
+        skipped = []
+    docs = []
+    for i, (where, record) in enumerate(raw):
+        try:
+            docs.append(record_to_document(record, default_id=f"{doc_id}-{i}", source=source))
+        except DocumentError as exc:
+            skipped.append(SkippedFile(f"{source} ({where})", str(exc)))
+    if not docs and not skipped:
+        raise DocumentError("no records")
+    return docs, skipped

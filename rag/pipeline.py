@@ -1,0 +1,224 @@
+"""The :class:`Pipeline` facade: the one object the CLI, the HTTP API and the eval harness call."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from index import CheckReport, IndexDirectory, IndexSettings
+from rag.answer import Answerer, citation_for
+from rag.chunking import Chunker, ChunkingConfig
+from rag.embed import Embedder
+from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
+from rag.loaders import iter_files, load_bytes, load_file, record_to_document
+from rag.retrieve import Retriever, RetrievalMode
+from rag.types import AskResult, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+
+__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "content_hash"]
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+
+
+def content_hash(doc: Document) -> str:
+    """What decides whether a re-ingested document changed: its text, title and metadata."""
+    payload = json.dumps([doc.text, doc.title, doc.metadata], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class Pipeline:
+    """Ingest documents into an index directory and answer questions from it.
+
+    Build one with :meth:`open`. Safe to share between threads: reads run concurrently, writes are
+    serialized, and readers see the previous state until a write is complete.
+    """
+
+    def __init__(self, directory: IndexDirectory, embedder: Embedder, *, retriever: Retriever | None = None,
+                 answerer: Answerer | None = None) -> None:
+        self.directory = directory
+        self.embedder = embedder
+        self.chunking = ChunkingConfig(**directory.settings.chunking)
+        self.chunker = Chunker(self.chunking, max_model_tokens=embedder.max_tokens,
+                               count_model_tokens=embedder.count_tokens)
+        self.retriever = retriever or Retriever()
+        self.answerer = answerer or Answerer(embedder)
+
+    @classmethod
+    def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
+             chunking: ChunkingConfig | None = None, create: bool = True, **options: float) -> Pipeline:
+        """Open (or create) the index at ``index_dir``.
+
+        Args:
+            embedder: the embedding model; default: the bundled all-MiniLM-L6-v2.
+            chunking: for a new index; an existing index keeps the chunking it was built with.
+            create: make an empty index if there is none.
+            options: ``no_answer_threshold`` and the like, passed to the :class:`Answerer`.
+
+        Raises:
+            IndexMismatchError: the index was built with another embedding model.
+        """
+        if embedder is None:
+            from rag.embed import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder()
+        chunking = chunking or ChunkingConfig()
+        settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
+                                 tokenizer=chunking.tokenizer, chunking=chunking.to_dict())
+        directory = IndexDirectory.open(index_dir, settings, create=create)
+        return cls(directory, embedder, answerer=Answerer(embedder, **options) if options else None)
+
+    # ---- ingesting ----
+
+    def ingest(self, paths: Iterable[str | os.PathLike[str]], *, include: list[str] | None = None,
+               exclude: list[str] | None = None, progress: bool = False) -> IngestReport:
+        """Ingest files and directories. Bad files are skipped and listed in the report, never fatal."""
+        started = time.perf_counter()
+        docs: list[Document] = []
+        skipped: list[SkippedFile] = []
+        for path in iter_files(paths, include=include, exclude=exclude):
+            try:
+                loaded, bad = load_file(path)
+            except DocumentError as exc:
+                skipped.append(SkippedFile(str(path), str(exc)))
+                logger.info("skipped %s: %s", path, exc)
+                continue
+            docs.extend(loaded)
+            skipped.extend(bad)
+        report = self.ingest_documents(docs, progress=progress)
+        report.skipped[:0] = skipped
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_bytes(self, data: bytes, *, filename: str, doc_id: str | None = None) -> IngestReport:
+        """Ingest an uploaded file. Raises :class:`DocumentError` if it cannot be loaded."""
+        safe_name = Path(filename.replace("\\", "/")).name or "upload"
+        default_id = doc_id or hashlib.sha256(f"upload:{safe_name}".encode()).hexdigest()[:16]
+        docs, skipped = load_bytes(data, filename=safe_name, source=f"upload:{safe_name}", doc_id=default_id)
+        if doc_id is not None and len(docs) == 1:
+            docs = [Document(**{**{f: getattr(docs[0], f) for f in Document.__slots__}, "doc_id": doc_id})]
+        report = self.ingest_documents(docs)
+        report.skipped[:0] = skipped
+        return report
+
+    def ingest_record(self, record: dict, *, source: str = "api") -> IngestReport:
+        """Ingest one ``{"id"?, "title"?, "text", "metadata"?}`` record (ids default to a hash of the text)."""
+        text = record.get("text") if isinstance(record, dict) else None
+        default_id = hashlib.sha256(str(text).encode()).hexdigest()[:16]
+        return self.ingest_documents([record_to_document(record, default_id=default_id, source=source)])
+
+    def ingest_documents(self, docs: list[Document], *, progress: bool = False) -> IngestReport:
+        """Add or update documents; unchanged ones (same content hash) are not embedded again."""
+        started = time.perf_counter()
+        report = IngestReport()
+        latest = {doc.doc_id: doc for doc in docs}  # the last of duplicate ids wins
+        with self.directory.writer() as writer:
+            known = writer.content_hashes(list(latest))
+            todo = []
+            for doc in latest.values():
+                digest = content_hash(doc)
+                if known.get(doc.doc_id) == digest:
+                    report.unchanged.append(doc.doc_id)
+                else:
+                    todo.append((doc, digest))
+            chunked = []
+            for doc, digest in todo:
+                chunks = self.chunker.chunk(doc)
+                if chunks:
+                    chunked.append((doc, digest, chunks))
+                else:
+                    report.skipped.append(SkippedFile(doc.source, "nothing to index (only boilerplate or blank)"))
+            texts = [chunk.text for _, _, chunks in chunked for chunk in chunks]
+            vectors = self.embedder.encode_documents(texts, progress=progress and len(texts) > 64)
+            offset = 0
+            for doc, digest, chunks in chunked:
+                removed = writer.put(doc, digest, chunks, vectors[offset:offset + len(chunks)])
+                offset += len(chunks)
+                (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+                report.chunks_added += len(chunks)
+                report.chunks_removed += len(removed)
+            writer.commit()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def delete(self, doc_id: str) -> None:
+        """Remove a document from every store. Raises :class:`DocumentNotFoundError` if unknown."""
+        with self.directory.writer() as writer:
+            if writer.delete(doc_id) is None:
+                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+            writer.commit()
+
+    # ---- reading ----
+
+    def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
+        return self.directory.snapshot().documents(offset=offset, k=k)
+
+    def document(self, doc_id: str) -> Document:
+        doc = self.directory.snapshot().document(doc_id)
+        if doc is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+        return doc
+
+    def stats(self) -> dict[str, object]:
+        manifest = self.directory.snapshot().manifest
+        return {"documents": manifest.documents, "chunks": manifest.chunks, "generation": manifest.generation,
+                "model": self.embedder.name, "dimension": self.embedder.dimension}
+
+    def check(self) -> CheckReport:
+        return self.directory.check()
+
+    def repair(self) -> CheckReport:
+        return self.directory.repair()
+
+    # ---- asking ----
+
+    @staticmethod
+    def _validate(question: str, k: int) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidQuestionError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InvalidQuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InvalidQuestionError(f"k must be an integer from 1 to {MAX_K}")
+        return question.strip()
+
+    def retrieve(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid") -> list[Passage]:
+        """The ``k`` most relevant passages, best first."""
+        question = self._validate(question, k)
+        snapshot = self.directory.snapshot()
+        vector = self.embedder.encode_queries([question])[0] if mode != "bm25" else None
+        candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
+        return self._passages(snapshot, candidates)
+
+    def _passages(self, snapshot, candidates) -> list[Passage]:
+        stored = snapshot.chunks([c.chunk_id for c in candidates])
+        return [
+            Passage(text=stored[c.chunk_id].text, score=c.score,
+                    citation=citation_for(stored[c.chunk_id], stored[c.chunk_id].char_start, stored[c.chunk_id].char_end))
+            for c in candidates if c.chunk_id in stored
+        ]
+
+    def ask(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid") -> AskResult:
+        """Answer with extracts from the documents, or say there is no answer in them."""
+        t0 = time.perf_counter()
+        question = self._validate(question, k)
+        snapshot = self.directory.snapshot()
+        vector = self.embedder.encode_queries([question])[0]
+        candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
+        stored = snapshot.chunks([c.chunk_id for c in candidates])
+        chunks = [stored[c.chunk_id] for c in candidates if c.chunk_id in stored]
+        t1 = time.perf_counter()
+        answers = self.answerer.answer(vector, chunks)
+        t2 = time.perf_counter()
+        passages = self._passages(snapshot, candidates)
+        return AskResult(
+            question=question, no_answer=answers.no_answer, confidence=answers.confidence,
+            answers=answers.answers, passages=passages,
+            timings_ms={"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
+                        "total": (time.perf_counter() - t0) * 1000},
+        )

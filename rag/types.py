@@ -1,0 +1,191 @@
+"""The plain data types every part of the system passes around.
+
+Offsets are Python string indices into ``Document.text``: for every chunk, passage and answer,
+``document.text[char_start:char_end]`` is exactly the text it carries.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Document",
+    "Chunk",
+    "Citation",
+    "Passage",
+    "Answer",
+    "AskResult",
+    "SkippedFile",
+    "IngestReport",
+    "DocumentInfo",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One loaded document.
+
+    Attributes:
+        doc_id: stable identifier (a hash of the file's path, or the record's own ``id``).
+        text: the full text; citations index into it. For ``.txt``/``.md`` it is the file's
+            decoded text, unchanged.
+        source: the path as it was ingested (or ``upload:NAME`` / the record's file).
+        title: a human title (heading, ``<title>``, record title or file name).
+        metadata: free-form JSON-compatible data supplied with the document.
+        page_starts: for PDFs, the offset in ``text`` where each page begins (page 1 first).
+        indexable: the ``(start, end)`` ranges worth indexing; boilerplate is left out of them.
+            ``None`` means the whole text.
+    """
+
+    doc_id: str
+    text: str
+    source: str
+    title: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    page_starts: tuple[int, ...] | None = None
+    indexable: tuple[tuple[int, int], ...] | None = None
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or ``None`` for documents without pages."""
+        if not self.page_starts:
+            return None
+        page = 1
+        for number, start in enumerate(self.page_starts, start=1):
+            if start <= offset:
+                page = number
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A span of a document that is embedded and indexed as one unit."""
+
+    doc_id: str
+    ordinal: int
+    char_start: int
+    char_end: int
+    text: str
+    n_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """Where a piece of text comes from, precise to the character."""
+
+    doc_id: str
+    title: str
+    source: str
+    page: int | None
+    chunk_id: int
+    char_start: int
+    char_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with its fused relevance score."""
+
+    text: str
+    score: float
+    citation: Citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "score": round(self.score, 4), "citation": self.citation.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An extract copied from a document: ``text`` lies inside ``sentence``."""
+
+    text: str
+    score: float
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    citation: Citation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "score": round(self.score, 4),
+            "sentence": self.sentence,
+            "sentence_start": self.sentence_start,
+            "sentence_end": self.sentence_end,
+            "citation": self.citation.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """What ``Pipeline.ask`` returns; ``to_dict`` is the ``rag ask --json`` object."""
+
+    question: str
+    no_answer: bool
+    confidence: float
+    answers: list[Answer]
+    passages: list[Passage]
+    timings_ms: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "no_answer": self.no_answer,
+            "confidence": round(self.confidence, 4),
+            "answers": [a.to_dict() for a in self.answers],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": {name: round(ms, 2) for name, ms in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file or record that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """The summary of one ingest run."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": [asdict(s) for s in self.skipped],
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """A document as listed: everything but its text."""
+
+    doc_id: str
+    title: str
+    source: str
+    n_chars: int
+    n_chunks: int
+    content_hash: str
+    metadata: dict[str, Any]
+    pages: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
