@@ -17,6 +17,8 @@ import Stemmer
 __all__ = ["Bm25Index", "tokenize"]
 
 logger = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG at import, which prints a line per index build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)

@@ -1,0 +1,3 @@
+from ragcli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""``ingest``, ``ask``, ``list``, ``show``, ``delete`` and ``check``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _pipeline(args: argparse.Namespace, *, create: bool = False):
+    from ragcli.main import open_pipeline
+
+    return open_pipeline(args, create=create)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    pipeline = _pipeline(args, create=True)
+    report = pipeline.ingest(args.paths, include=args.include, exclude=args.exclude, progress=not args.json)
+    if args.json:
+        _print_json(report.to_dict())
+        return 0
+    print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+          f"skipped {len(report.skipped)}; {report.chunks_added} chunks embedded in {report.seconds:.2f} s")
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.source}: {skipped.reason}")
+    stats = pipeline.stats()
+    print(f"index {args.index}: {stats['documents']} documents, {stats['chunks']} chunks")
+    return 0
+
+
+def _highlight(sentence: str, text: str) -> str:
+    """The sentence with the answer span in bold, when printing to a terminal."""
+    if not sys.stdout.isatty() or text == sentence or text not in sentence:
+        return sentence
+    return sentence.replace(text, f"\033[1m{text}\033[0m", 1)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    result = _pipeline(args).ask(args.question, k=args.k)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    if result.no_answer:
+        print(f"The documents don't contain an answer to that (best match {result.confidence:.2f}).")
+        return 0
+    for n, answer in enumerate(result.answers, start=1):
+        c = answer.citation
+        where = f"{c.source} [{c.char_start}:{c.char_end}]" + (f", page {c.page}" if c.page else "")
+        print(f"{n}. {answer.text}")
+        if answer.text != answer.sentence:
+            print(f"   “{_highlight(answer.sentence, answer.text)}”")
+        print(f"   — {c.title} · {where} · score {answer.score:.2f}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    docs = _pipeline(args).documents()
+    if args.json:
+        _print_json([d.to_dict() for d in docs])
+        return 0
+    for d in docs:
+        pages = f", {d.pages} pages" if d.pages else ""
+        print(f"{d.doc_id}  {d.title}  ({d.source}; {d.n_chars} chars, {d.n_chunks} chunks{pages})")
+    print(f"{len(docs)} documents")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    doc = _pipeline(args).document(args.doc_id)
+    if args.json:
+        _print_json({"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "metadata": doc.metadata,
+                     "pages": len(doc.page_starts) if doc.page_starts else None, "text": doc.text})
+        return 0
+    print(f"# {doc.title}\n({doc.doc_id}, {doc.source})\n")
+    print(doc.text)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    _pipeline(args).delete(args.doc_id)
+    print(f"deleted {args.doc_id}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    pipeline = _pipeline(args)
+    report = pipeline.repair() if args.repair else pipeline.check()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        state = "consistent" if report.ok else "INCONSISTENT"
+        print(f"{args.index}: {state} (generation {report.generation}, {report.documents} documents, "
+              f"{report.chunks} chunks)")
+        for problem in report.problems:
+            print(f"  - {problem}")
+        if not report.ok and not args.repair:
+            print("run `rag check --repair` to rebuild FAISS and BM25 from the store")
+    return 0 if report.ok else 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("ingest", help="add files and directories to the index")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = commands.add_parser("ask", help="answer a question from the indexed documents")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5, help="passages to retrieve (1-50, default 5)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_ask)
+
+    p = commands.add_parser("list", help="list the indexed documents")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_list)
+
+    p = commands.add_parser("show", help="print a document, with its full text")
+    p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show)
+
+    p = commands.add_parser("delete", help="remove a document from the index")
+    p.add_argument("doc_id")
+    p.set_defaults(handler=cmd_delete)
+
+    p = commands.add_parser("check", help="verify that the manifest, store, FAISS and BM25 agree")
+    p.add_argument("--repair", action="store_true", help="rebuild FAISS and BM25 from the store")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_check)

@@ -1,0 +1,74 @@
+"""``rag [--index DIR] COMMAND ...``: parse arguments, open the pipeline, print results."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from ragcli import core_commands
+
+__all__ = ["main", "build_parser", "open_pipeline"]
+
+# Modules with ``register(subparsers)``; optional ones are skipped when their package is absent.
+COMMAND_MODULES: tuple[str, ...] = ("ragcli.core_commands", "ragcli.serve_command", "ragcli.eval_command",
+                                    "ragcli.bench_command")
+
+
+def default_index_dir() -> str:
+    return os.environ.get("RAG_INDEX_DIR") or ".rag-index"
+
+
+def open_pipeline(args: argparse.Namespace, *, create: bool = True):
+    """The pipeline for ``--index`` and ``--model``, with the real embedding model."""
+    from rag import Pipeline
+    from rag.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(args.model) if args.model else SentenceTransformerEmbedder()
+    return Pipeline.open(args.index, embedder=embedder, create=create)
+
+
+def _modules() -> list[ModuleType]:
+    import importlib
+
+    found = [core_commands]
+    for name in COMMAND_MODULES[1:]:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Answer questions from your documents with extracts cited to the character.")
+    parser.add_argument("--index", default=default_index_dir(), metavar="DIR",
+                        help="index directory (default: $RAG_INDEX_DIR or ./.rag-index)")
+    parser.add_argument("--model", default=os.environ.get("RAG_MODEL_DIR"), metavar="DIR",
+                        help="a local sentence-transformers model directory (default: $RAG_MODEL_DIR or the "
+                             "bundled all-MiniLM-L6-v2)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _modules():
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rag.errors import RagError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
