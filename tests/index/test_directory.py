@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from index import IndexDirectory, IndexSettings
+from index.directory import MANIFEST
+from rag.errors import IndexMismatchError, IndexStoreError
+from rag.types import Chunk, Document
+
+SETTINGS = IndexSettings(model_name="m", model_sha256="abc", dimension=4, tokenizer="tok",
+                         chunking={"chunk_tokens": 10, "overlap_tokens": 0, "tokenizer": "tok"})
+
+
+def doc(doc_id: str, text: str) -> tuple[Document, list[Chunk], np.ndarray]:
+    d = Document(doc_id=doc_id, text=text, source=f"{doc_id}.txt", title=doc_id)
+    chunks = [Chunk(doc_id=doc_id, ordinal=0, char_start=0, char_end=len(text), text=text, n_tokens=3)]
+    vec = np.random.default_rng(abs(hash(doc_id)) % 2**32).standard_normal((1, 4)).astype(np.float32)
+    return d, chunks, vec / np.linalg.norm(vec)
+
+
+def add(directory: IndexDirectory, doc_id: str, text: str) -> None:
+    with directory.writer() as writer:
+        d, chunks, vectors = doc(doc_id, text)
+        writer.put(d, f"hash-{text}", chunks, vectors)
+        writer.commit()
+
+
+def test_new_index_has_a_manifest_and_an_empty_generation(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
+    assert manifest["generation"] == 0 and manifest["documents"] == 0
+    assert manifest["settings"]["model_name"] == "m" and manifest["settings"]["dimension"] == 4
+    assert directory.check().ok
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_state(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    with pytest.raises(RuntimeError), directory.writer() as writer:
+        d, chunks, vectors = doc("b", "beta text")
+        writer.put(d, "h", chunks, vectors)
+        writer.delete("a")
+        raise RuntimeError("crash before commit")
+    reopened = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    snapshot = reopened.snapshot()
+    assert [i.doc_id for i in snapshot.documents()] == ["a"]
+    assert reopened.check().ok
+    assert sorted(p.name for p in (tmp_path / "idx").glob("gen-*")) == ["gen-000001"]
+
+
+def test_leftovers_of_a_killed_writer_are_ignored_then_swept(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    # What a writer killed before its manifest swap leaves behind: a half-written generation.
+    (tmp_path / "idx" / "gen-000002").mkdir()
+    (tmp_path / "idx" / "gen-000002" / "store.sqlite").write_bytes(b"partial")
+    (tmp_path / "idx" / f"{MANIFEST}.999.tmp").write_text("{half")
+    fresh = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    assert [i.doc_id for i in fresh.snapshot().documents()] == ["a"] and fresh.check().ok
+    add(fresh, "b", "beta text")
+    assert sorted(p.name for p in (tmp_path / "idx").glob("gen-*")) == ["gen-000002"]
+    assert not list((tmp_path / "idx").glob("*.tmp"))
+    assert {i.doc_id for i in fresh.snapshot().documents()} == {"a", "b"}
+
+
+def test_readers_keep_their_generation_until_they_ask_again(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    before = directory.snapshot()
+    add(directory, "b", "beta text")
+    assert [i.doc_id for i in before.documents()] == ["a"]
+    assert len(directory.snapshot().documents()) == 2
+
+
+def test_another_process_sees_new_commits(tmp_path):
+    writer_side = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    reader_side = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    assert reader_side.snapshot().documents() == []
+    add(writer_side, "a", "alpha text")
+    assert [i.doc_id for i in reader_side.snapshot().documents()] == ["a"]
+
+
+def test_check_finds_disagreement_and_repair_fixes_it(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    add(directory, "b", "beta text")
+    snapshot = directory.snapshot()
+    # Damage the derived FAISS index on disk: drop one chunk from it.
+    damaged = snapshot.vectors.copy()
+    damaged.delete(snapshot.vectors.ids()[:1])
+    damaged.save(tmp_path / "idx" / f"gen-{snapshot.generation:06d}" / "vectors.faiss")
+    damaged_view = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    report = damaged_view.check()
+    assert not report.ok and any("FAISS" in p for p in report.problems)
+    assert damaged_view.repair().ok
+
+
+def test_mismatched_model_or_schema_is_refused(tmp_path):
+    IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    other = IndexSettings(model_name="m", model_sha256="zzz", dimension=4, tokenizer="tok", chunking={})
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        IndexDirectory.open(tmp_path / "idx", other)
+    manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
+    manifest["schema_version"] = 99
+    (tmp_path / "idx" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="schema"):
+        IndexDirectory.open(tmp_path / "idx", SETTINGS)
+
+
+def test_opening_a_missing_index_without_create_is_an_error(tmp_path):
+    with pytest.raises(IndexStoreError, match="no index"):
+        IndexDirectory.open(tmp_path / "nothing", SETTINGS, create=False)

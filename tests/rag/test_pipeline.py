@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rag import Pipeline
+from rag.errors import DocumentNotFoundError, IndexMismatchError, InvalidQuestionError
+from rag.hash_embedder import HashEmbedder
+
+DOCS = {
+    "rivers.txt": "The Nile is the longest river in Africa. It flows north into the Mediterranean Sea.",
+    "mountains.md": "# Mountains\n\nMount Everest is the highest mountain on Earth. It lies in the Himalayas.",
+    "cooking.txt": "Bread needs flour, water, salt and yeast. Knead the dough for ten minutes.",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def assert_cited_exactly(pipeline: Pipeline, result) -> None:
+    for item in [*result.answers, *result.passages]:
+        c = item.citation
+        assert pipeline.document(c.doc_id).text[c.char_start:c.char_end] == item.text
+
+
+def test_ingest_then_ask_returns_a_cited_extract(pipeline, corpus):
+    report = pipeline.ingest([corpus])
+    assert len(report.added) == 3 and report.skipped == [] and report.chunks_added >= 3
+    result = pipeline.ask("Which river is the longest in Africa?")
+    assert not result.no_answer
+    assert "Nile" in result.answers[0].text
+    assert result.answers[0].citation.source.endswith("rivers.txt")
+    assert_cited_exactly(pipeline, result)
+    assert set(result.timings_ms) == {"retrieve", "answer", "total"}
+
+
+def test_ask_json_shape_matches_the_cli_contract(pipeline, corpus):
+    pipeline.ingest([corpus])
+    body = json.loads(json.dumps(pipeline.ask("highest mountain on Earth", k=2).to_dict()))
+    assert {"question", "no_answer", "answers", "passages", "timings_ms"} <= set(body)
+    answer = body["answers"][0]
+    assert {"text", "score", "sentence", "citation"} <= set(answer)
+    assert set(answer["citation"]) == {"doc_id", "title", "source", "page", "chunk_id", "char_start", "char_end"}
+    assert len(body["passages"]) <= 2
+
+
+def test_unrelated_question_says_no_answer(pipeline, corpus):
+    pipeline.ingest([corpus])
+    result = pipeline.ask("quantum chromodynamics gluon lattice")
+    assert result.no_answer and result.answers == []
+
+
+def test_reingesting_unchanged_files_embeds_nothing(pipeline, corpus, fake_embedder):
+    pipeline.ingest([corpus])
+    generation = pipeline.stats()["generation"]
+    calls = fake_embedder.calls
+    report = pipeline.ingest([corpus])
+    assert sorted(report.unchanged) == sorted(d.doc_id for d in pipeline.documents())
+    assert report.added == report.updated == [] and report.chunks_added == 0
+    assert fake_embedder.calls == calls + 1  # one call, with nothing to embed
+    assert pipeline.stats()["generation"] == generation, "no new generation for no change"
+
+
+def test_changed_file_replaces_its_chunks_everywhere(pipeline, corpus):
+    pipeline.ingest([corpus])
+    (corpus / "rivers.txt").write_text("The Amazon carries more water than any other river.", encoding="utf-8")
+    report = pipeline.ingest([corpus])
+    assert len(report.updated) == 1 and report.chunks_removed >= 1
+    assert pipeline.ask("Amazon water river").answers[0].text.startswith("The Amazon")
+    snapshot = pipeline.directory.snapshot()
+    all_text = " ".join(t for _, t in snapshot.store.iter_chunk_texts())
+    assert "Nile" not in all_text
+    assert not any("Nile" in p.text for p in pipeline.retrieve("Nile longest river Africa", k=10, mode="bm25"))
+    assert pipeline.check().ok
+
+
+def test_delete_removes_a_document_from_all_three_stores(pipeline, corpus):
+    pipeline.ingest([corpus])
+    doc_id = next(d.doc_id for d in pipeline.documents() if d.source.endswith("cooking.txt"))
+    chunk_ids = [c for c, _ in pipeline.directory.snapshot().store.iter_chunk_texts()]
+    pipeline.delete(doc_id)
+    snapshot = pipeline.directory.snapshot()
+    remaining = set(snapshot.store.chunk_ids().tolist())
+    assert set(snapshot.vectors.ids().tolist()) == remaining == set(snapshot.lexical.chunk_ids.tolist())
+    assert len(remaining) < len(chunk_ids)
+    assert all(not p.citation.doc_id == doc_id for p in pipeline.retrieve("bread flour yeast dough", k=10))
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.document(doc_id)
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.delete(doc_id)
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(pipeline, corpus):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "image.png").write_bytes(b"\x89PNG\r\n")
+    (corpus / "binary.txt").write_bytes(b"\x00\xff" * 100)
+    report = pipeline.ingest([corpus])
+    assert len(report.added) == 3
+    reasons = {s.source.rsplit("/", 1)[-1]: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "image.png", "binary.txt"}
+    assert "unsupported" in reasons["image.png"] and "empty" in reasons["empty.txt"]
+
+
+def test_index_persists_and_reopens(tmp_path, corpus, fake_embedder):
+    first = Pipeline.open(tmp_path / "idx", embedder=fake_embedder)
+    first.ingest([corpus])
+    again = Pipeline.open(tmp_path / "idx", embedder=fake_embedder, create=False)
+    assert len(again.documents()) == 3
+    assert "Everest" in again.ask("highest mountain").answers[0].text
+
+
+def test_opening_with_another_model_is_a_clear_error(tmp_path, corpus, fake_embedder):
+    Pipeline.open(tmp_path / "idx", embedder=fake_embedder).ingest([corpus])
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        Pipeline.open(tmp_path / "idx", embedder=HashEmbedder(dimension=32, name="other-model"))
+
+
+@pytest.mark.parametrize("question", ["", "   \n", "x" * 2001])
+def test_bad_questions_are_rejected(pipeline, question):
+    with pytest.raises(InvalidQuestionError):
+        pipeline.ask(question)
+
+
+@pytest.mark.parametrize("k", [0, 51, -1])
+def test_k_out_of_range_is_rejected(pipeline, k):
+    with pytest.raises(InvalidQuestionError):
+        pipeline.ask("a question", k=k)
+
+
+def test_empty_index_answers_no_answer(pipeline):
+    result = pipeline.ask("anything at all?")
+    assert result.no_answer and result.passages == []
+
+
+def test_records_and_uploads_are_idempotent(pipeline):
+    first = pipeline.ingest_record({"id": "note-1", "title": "Note", "text": "Lanterns glow at the festival."})
+    again = pipeline.ingest_record({"id": "note-1", "title": "Note", "text": "Lanterns glow at the festival."})
+    assert first.added == ["note-1"] and again.unchanged == ["note-1"]
+    upload = pipeline.ingest_bytes(b"Kites fly in spring.", filename="../../etc/kites.txt")
+    assert pipeline.document(upload.added[0]).source == "upload:kites.txt"
+
+
+def test_retrieval_modes_all_find_the_lexical_match(pipeline, corpus):
+    pipeline.ingest([corpus])
+    for mode in ("hybrid", "dense", "bm25"):
+        passages = pipeline.retrieve("Everest Himalayas", k=1, mode=mode)
+        assert "Everest" in passages[0].text, mode
+    assert np.isfinite([p.score for p in pipeline.retrieve("Everest", k=3)]).all()

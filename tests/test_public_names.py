@@ -1,0 +1,32 @@
+"""Pin the public names, so a change to them is a decision and not an accident."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import rag
+
+PUBLIC = {
+    "rag": {"Pipeline", "ChunkingConfig", "Document", "Chunk", "Citation", "Passage", "Answer", "AskResult",
+            "IngestReport", "DocumentInfo", "SkippedFile", "RagError", "DocumentError", "DocumentNotFoundError",
+            "InvalidQuestionError", "IndexMismatchError", "ModelError"},
+    "index": {"Bm25Index", "CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
+              "StoredChunk", "VectorIndex", "Writer", "create_vector_index"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned(module):
+    mod = importlib.import_module(module)
+    assert set(mod.__all__) == PUBLIC[module]
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None
+
+
+def test_every_error_is_a_rag_error_with_a_code():
+    from rag import errors
+
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert issubclass(cls, rag.RagError) and isinstance(cls.code, str)
