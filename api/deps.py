@@ -1,0 +1,65 @@
+"""Typed dependencies: the pipeline, the settings, the metrics, and the API-key checks."""
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from api.metrics import Metrics
+from api.settings import Settings
+from rag import Pipeline
+
+__all__ = ["get_pipeline", "get_settings", "get_metrics", "require_read_key", "require_write_key",
+           "PipelineDep", "SettingsDep", "MetricsDep", "ReadAccess", "WriteAccess"]
+
+# auto_error=False: a missing header is ours to answer (401 in the error envelope), not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <RAG_API_KEY>`")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    pipeline = request.app.state.pipeline
+    if pipeline is None:  # only between startup and the end of the lifespan's model load
+        raise ApiError(503, "not_ready", "the index and model are still loading")
+    return pipeline
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check_key(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> None:
+    expected = settings.api_key.get_secret_value().encode() if settings.api_key else b""
+    given = credentials.credentials.encode() if credentials else b""
+    # compare_digest takes time independent of where the strings differ; the key is never logged.
+    if not given or not hmac.compare_digest(given, expected):
+        raise ApiError(401, "unauthorized", "a valid API key is required: send 'Authorization: Bearer <key>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_write_key(settings: SettingsDep, credentials: Credentials) -> None:
+    """Writes need the key whenever ``RAG_API_KEY`` is set."""
+    if settings.api_key is not None:
+        _check_key(settings, credentials)
+
+
+def require_read_key(settings: SettingsDep, credentials: Credentials) -> None:
+    """Reads need the key only with ``RAG_API_KEY_READS=true``."""
+    if settings.api_key is not None and settings.api_key_reads:
+        _check_key(settings, credentials)
+
+
+ReadAccess = Depends(require_read_key)
+WriteAccess = Depends(require_write_key)

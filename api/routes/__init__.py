@@ -1,0 +1,22 @@
+"""One router per resource."""
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas.common import ErrorPublic
+
+__all__ = ["error_responses"]
+
+_WHY = {
+    400: "Malformed JSON or an unreadable upload.",
+    401: "The API key is missing or wrong.",
+    404: "No such document.",
+    413: "The body is over RAG_MAX_UPLOAD_MB.",
+    415: "An unsupported content type or file format.",
+    422: "Invalid input: the message says which field and why.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for error statuses, all in the error envelope."""
+    return {status: {"model": ErrorPublic, "description": _WHY[status]} for status in statuses}

@@ -1,0 +1,168 @@
+"""``/documents``: list, show, create (a JSON record or a file upload) and delete."""
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import quote
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess
+from api.errors import ApiError, validation_message
+from api.middleware import BodyTooLargeError
+from api.routes import error_responses
+from api.schemas.documents import DocumentCreate, DocumentCreated, DocumentPublic, DocumentsPublic, DocumentSummary
+from rag import Pipeline
+from rag.errors import DocumentError
+from rag.types import IngestReport
+
+__all__ = ["router", "MAX_PAGE"]
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE = 1000
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+_UPLOAD_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": ".txt, .md, .html, .pdf, .json or .jsonl; at most RAG_MAX_UPLOAD_MB."},
+        "id": {"type": "string", "description": "The document id (default: a hash of the file name)."},
+    },
+}
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentCreate.model_json_schema()},
+            "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
+        },
+    }
+}
+
+
+@router.get("", response_model=DocumentsPublic, dependencies=[ReadAccess], responses=error_responses(401, 422))
+def list_documents(pipeline: PipelineDep, offset: Annotated[int, Query(ge=0)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> DocumentsPublic:
+    """The indexed documents in the order they were added, ``limit`` at a time from ``offset``."""
+    docs = pipeline.documents(offset=offset, k=limit)
+    total = int(pipeline.stats()["documents"])
+    return DocumentsPublic(data=[DocumentSummary(**d.to_dict()) for d in docs], count=total, offset=offset,
+                           limit=limit)
+
+
+@router.get("/{doc_id:path}", response_model=DocumentPublic, dependencies=[ReadAccess],
+            responses=error_responses(401, 404))
+def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentPublic:
+    """One document with its metadata and full ``text``, which citations' offsets index into."""
+    doc = pipeline.document(doc_id)
+    return DocumentPublic(doc_id=doc.doc_id, title=doc.title, source=doc.source, metadata=doc.metadata,
+                          pages=len(doc.page_starts) if doc.page_starts else None, text=doc.text)
+
+
+@router.delete("/{doc_id:path}", status_code=204, response_class=Response, dependencies=[WriteAccess],
+               responses=error_responses(401, 404))
+def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
+    """Remove a document from every store; questions asked meanwhile see it until the delete commits."""
+    pipeline.delete(doc_id)
+    logger.info("deleted document %s", doc_id)
+    return Response(status_code=204)
+
+
+@router.post("", status_code=201, response_model=DocumentCreated, dependencies=[WriteAccess],
+             openapi_extra=_CREATE_BODY, responses=error_responses(400, 401, 413, 415, 422))
+async def create_document(request: Request, pipeline: PipelineDep, settings: SettingsDep,
+                          response: Response) -> DocumentCreated:
+    """Add a document: a JSON record, or a multipart upload of a file (field ``file``, optional ``id``).
+
+    Idempotent: posting unchanged content again embeds nothing and answers ``"status": "unchanged"``.
+    Ingestion runs in a worker thread; questions keep being answered from the previous state
+    until the new one is committed.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        record = await _json_record(request)
+        report = await run_in_threadpool(pipeline.ingest_record, record)
+    elif content_type == "multipart/form-data":
+        data, filename, doc_id = await _upload(request, settings.max_upload_bytes)
+        report = await run_in_threadpool(pipeline.ingest_bytes, data, filename=filename, doc_id=doc_id)
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send a JSON record (application/json) or a file upload (multipart/form-data)")
+    created = await run_in_threadpool(_created, pipeline, report)
+    response.headers["Location"] = f"/documents/{quote(created.doc_id, safe='')}"
+    logger.info("document %s %s (%d chunks)", created.doc_id, created.status, created.chunks)
+    return created
+
+
+async def _json_record(request: Request) -> dict[str, Any]:
+    body = await request.body()  # bounded by BodyLimitMiddleware
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from exc
+    try:
+        record = DocumentCreate.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", validation_message(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])) from exc
+    return record.model_dump(exclude_none=True)
+
+
+async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]:
+    """The uploaded file's bytes, its name and the optional ``id`` field."""
+    try:
+        # Starlette spools file parts to disk past 1 MB; the body limit caps the whole request.
+        form = await request.form(max_files=1, max_fields=8)
+    except BodyTooLargeError:
+        raise
+    except StarletteHTTPException as exc:
+        raise ApiError(400, "bad_upload", f"cannot read the multipart upload: {exc.detail}") from exc
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, "invalid_request", "the multipart upload needs a file in the field \"file\"")
+        if upload.size is not None and upload.size > limit:
+            raise ApiError(413, "payload_too_large", f"the file is larger than the limit of "
+                                                     f"{limit / (1024 * 1024):g} MB (RAG_MAX_UPLOAD_MB)")
+        doc_id = form.get("id")
+        if doc_id is not None and (not isinstance(doc_id, str) or not doc_id.strip() or len(doc_id) > 512):
+            raise ApiError(422, "invalid_request", "\"id\" must be a non-empty string of at most 512 characters")
+        data = await upload.read()
+        return data, upload.filename or "upload", doc_id or None
+    finally:
+        await form.close()
+
+
+def _created(pipeline: Pipeline, report: IngestReport) -> DocumentCreated:
+    ids = [*report.added, *report.updated, *report.unchanged]
+    if not ids:
+        reasons = "; ".join(s.reason for s in report.skipped) or "nothing to index"
+        raise DocumentError(f"nothing was ingested: {reasons}")
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    if report.unchanged:
+        # The report only counts chunks it embedded; unchanged documents' counts come from the index.
+        wanted = set(ids)
+        chunks = sum(d.n_chunks for d in _all_documents(pipeline) if d.doc_id in wanted)
+    else:
+        chunks = report.chunks_added
+    return DocumentCreated(doc_id=ids[0], chunks=chunks, status=status, doc_ids=ids,
+                           skipped=[{"source": s.source, "reason": s.reason} for s in report.skipped])
+
+
+def _all_documents(pipeline: Pipeline, page: int = 1000):
+    offset = 0
+    while True:
+        batch = pipeline.documents(offset=offset, k=page)
+        yield from batch
+        if len(batch) < page:
+            return
+        offset += page

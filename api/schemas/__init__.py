@@ -1,0 +1,12 @@
+"""Request and response models, one family per resource."""
+from __future__ import annotations
+
+from api.schemas.ask import AnswerPublic, AskPublic, AskRequest, CitationPublic, PassagePublic
+from api.schemas.common import ErrorDetail, ErrorPublic, HealthPublic, ReadyPublic
+from api.schemas.documents import DocumentCreate, DocumentCreated, DocumentPublic, DocumentsPublic, DocumentSummary
+
+__all__ = [
+    "AskRequest", "AskPublic", "AnswerPublic", "CitationPublic", "PassagePublic",
+    "DocumentCreate", "DocumentCreated", "DocumentPublic", "DocumentSummary", "DocumentsPublic",
+    "ErrorDetail", "ErrorPublic", "HealthPublic", "ReadyPublic",
+]

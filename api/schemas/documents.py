@@ -1,0 +1,64 @@
+"""``/documents``: create (JSON record or file upload), list, show, delete."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+__all__ = ["DocumentCreate", "DocumentCreated", "DocumentSummary", "DocumentsPublic", "DocumentPublic"]
+
+
+class DocumentCreate(BaseModel):
+    """A record, as in ``.json``/``.jsonl`` files. Without ``id``, the id is a hash of the text."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"id": "faq-1", "title": "Returns", "text": "Items can be returned within 30 days.",
+                      "metadata": {"lang": "en"}}]})
+
+    id: StrictStr | None = Field(default=None, min_length=1, max_length=512)
+    title: StrictStr | None = None
+    text: StrictStr
+    metadata: dict[str, Any] | None = None
+
+
+class DocumentCreated(BaseModel):
+    """The result of ``POST /documents``; posting the same content again gives ``unchanged``."""
+
+    doc_id: str
+    chunks: int = Field(description="Chunks the document is indexed as.")
+    status: Literal["added", "updated", "unchanged"]
+    doc_ids: list[str] = Field(description="Every document created: more than one for a .json/.jsonl upload "
+                                           "holding several records.")
+    skipped: list[dict[str, str]] = Field(default_factory=list,
+                                          description="Records of the upload that could not be ingested, with why.")
+
+
+class DocumentSummary(BaseModel):
+    """A listed document: everything but its text."""
+
+    doc_id: str
+    title: str
+    source: str
+    n_chars: int
+    n_chunks: int
+    content_hash: str
+    metadata: dict[str, Any]
+    pages: int | None = None
+
+
+class DocumentsPublic(BaseModel):
+    data: list[DocumentSummary]
+    count: int = Field(description="Documents in the index, all pages together.")
+    offset: int
+    limit: int
+
+
+class DocumentPublic(BaseModel):
+    """One document with its full ``text`` (the ``rag show --json`` object); citations index into it."""
+
+    doc_id: str
+    title: str
+    source: str
+    metadata: dict[str, Any]
+    pages: int | None
+    text: str

@@ -1,0 +1,72 @@
+"""Service configuration from ``RAG_*`` environment variables.
+
+Build a :class:`Settings` inside :func:`api.create_app` (or in the CLI), never at import time, so
+that tests and embedding applications decide when the environment is read.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything the HTTP service can be configured with.
+
+    Attributes:
+        index_dir: the index directory (``RAG_INDEX_DIR``; created when missing).
+        model_dir: a local sentence-transformers model (``RAG_MODEL_DIR``); default: the bundled one.
+        api_key: when set, writes need ``Authorization: Bearer <key>`` (``RAG_API_KEY``).
+        api_key_reads: also require the key for reads: ``/ask``, ``/documents``, ``/metrics``
+            (``RAG_API_KEY_READS``).
+        cors_origins: origins allowed to call the API from a browser, comma-separated or a JSON
+            list; ``*`` for any (``RAG_CORS_ORIGINS``). Empty: same origin only.
+        max_upload_mb: the largest upload or request body accepted (``RAG_MAX_UPLOAD_MB``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    index_dir: Path = Path(".rag-index")
+    model_dir: Path | None = None
+    api_key: SecretStr | None = None
+    api_key_reads: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_upload_mb: float = Field(default=20.0, gt=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, value: Any) -> Any:
+        # An exported-but-empty RAG_API_KEY must not turn into a key everyone knows ("").
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("model_dir", mode="before")
+    @classmethod
+    def _blank_model_is_default(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _reads_need_a_key(self) -> Settings:
+        if self.api_key_reads and self.api_key is None:
+            raise ValueError("RAG_API_KEY_READS=true needs RAG_API_KEY to be set")
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * MIB)
