@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -135,7 +136,8 @@ class Snapshot:
             self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _VECTORS)
             self.lexical = Bm25Index.load(folder / _BM25)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc}") from exc
+            raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc} "
+                                    "(`rag check --repair` rebuilds FAISS and BM25 from the store)") from exc
 
     def close(self) -> None:
         self.store.close()
@@ -283,7 +285,7 @@ class IndexDirectory:
         with self._locked():
             base = self.snapshot()
             self._sweep(keep=base.generation)
-            writer = Writer(self, base)
+            writer = Writer(self, base.manifest, vectors=base.vectors.copy(), base=base)
             try:
                 yield writer
             finally:
@@ -322,50 +324,95 @@ class IndexDirectory:
     # ---- checking ----
 
     def check(self) -> CheckReport:
-        """Do the manifest, the store, FAISS and BM25 agree on every chunk?"""
-        snap = self.snapshot()
+        """Do the manifest, the store, FAISS and BM25 on disk agree on every chunk?
+
+        Each part is read afresh from disk (not from this process's cached snapshot), and a part
+        that cannot be read at all is reported as a problem rather than raised.
+
+        Raises:
+            IndexStoreError: there is no manifest, or it cannot be parsed.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise IndexStoreError(f"no index at {self.root}")
+        folder = _gen_dir(self.root, manifest.generation)
         problems: list[str] = []
-        store_ids = snap.store.chunk_ids()
-        n_docs = snap.store.count_documents()
-        if snap.manifest.documents != n_docs or snap.manifest.chunks != len(store_ids):
+        try:
+            store = Store(folder / _STORE, readonly=True)
+            store_ids = store.chunk_ids()
+            n_docs = store.count_documents()
+            bad = store.chunk_slices_agree()
+            store.close()
+        except (sqlite3.Error, OSError) as exc:
+            problems.append(f"the store of generation {manifest.generation} cannot be read ({exc}); "
+                            "it is the source of truth, so the index must be rebuilt from the original files")
+            return CheckReport(manifest.generation, manifest.documents, manifest.chunks, problems)
+        if manifest.documents != n_docs or manifest.chunks != len(store_ids):
             problems.append(
-                f"manifest counts {snap.manifest.documents} documents / {snap.manifest.chunks} chunks, "
+                f"manifest counts {manifest.documents} documents / {manifest.chunks} chunks, "
                 f"store holds {n_docs} / {len(store_ids)}"
             )
-        for name, ids in (("FAISS", snap.vectors.ids()), ("BM25", snap.lexical.chunk_ids)):
+        for name, load_ids in (
+            ("FAISS", lambda: load_vector_index(manifest.settings.vector_index, folder / _VECTORS).ids()),
+            ("BM25", lambda: Bm25Index.load(folder / _BM25).chunk_ids),
+        ):
+            try:
+                ids = load_ids()
+            except (OSError, RuntimeError, ValueError, KeyError, EOFError) as exc:
+                problems.append(f"{name} cannot be read: {exc}")
+                continue
             missing = np.setdiff1d(store_ids, ids)
             extra = np.setdiff1d(ids, store_ids)
-            if len(missing) or len(extra):
-                problems.append(f"{name} lacks {len(missing)} stored chunks and has {len(extra)} unknown ones")
-        bad = snap.store.chunk_slices_agree()
+            if len(missing) or len(extra) or len(ids) != len(store_ids):
+                problems.append(f"{name} lacks {len(missing)} stored chunks and has {len(extra)} unknown ones"
+                                + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
         if bad:
             problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
-        return CheckReport(snap.generation, n_docs, len(store_ids), problems)
+        return CheckReport(manifest.generation, n_docs, len(store_ids), problems)
 
     def repair(self) -> CheckReport:
-        """Rebuild FAISS and BM25 from the store into a new generation."""
-        with self.writer() as writer:
-            writer.rebuild_derived()
-            writer.commit()
+        """Rebuild FAISS and BM25 (and the manifest's counts) from the store into a new generation.
+
+        Works even when the derived parts cannot be read at all: only the store is needed.
+        """
+        with self._locked():
+            manifest = self.read_manifest()
+            if manifest is None:
+                raise IndexStoreError(f"no index at {self.root}")
+            self._sweep(keep=manifest.generation)
+            try:
+                writer = Writer(self, manifest, vectors=None)
+            except (sqlite3.Error, OSError) as exc:
+                raise IndexCorruptError(f"cannot repair the index in {self.root}: its store, the source of truth, "
+                                        f"cannot be read ({exc}); rebuild it from the original files") from exc
+            try:
+                writer.rebuild_derived()
+                writer.commit()
+            finally:
+                writer._abort()
         return self.check()
 
 
 class Writer:
     """Changes to a copy of the current generation; nothing is visible before ``commit``."""
 
-    def __init__(self, directory: IndexDirectory, base: Snapshot) -> None:
+    def __init__(self, directory: IndexDirectory, manifest: Manifest, *, vectors: VectorIndex | None,
+                 base: Snapshot | None = None) -> None:
         self._directory = directory
+        self._manifest = manifest
         self._base = base
-        self.generation = base.generation + 1
+        self.generation = manifest.generation + 1
         self.folder = _gen_dir(directory.root, self.generation)
+        self._done = False
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir()
-        shutil.copyfile(_gen_dir(directory.root, base.generation) / _STORE, self.folder / _STORE)
+        shutil.copyfile(_gen_dir(directory.root, manifest.generation) / _STORE, self.folder / _STORE)
         self.store = Store(self.folder / _STORE)
         self.store.begin()
-        self.vectors = base.vectors.copy()
+        # Without a readable base (repair), the vectors are rebuilt from the store before use.
+        self.vectors = vectors if vectors is not None else create_vector_index(
+            directory.settings.vector_index, directory.settings.dimension)
         self.changed = False
-        self._done = False
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.store.content_hashes(doc_ids)
@@ -396,15 +443,14 @@ class Writer:
 
     def commit(self) -> Snapshot:
         """Make the changes durable and visible; returns the new snapshot (the old one if nothing changed)."""
-        if not self.changed:
+        if not self.changed and self._base is not None:
             self._abort()
             return self._base
         self.store.commit()
         counts = (self.store.count_documents(), self.store.count_chunks())
         self._directory._write_derived(self.folder, self.vectors, self.store)
-        old = self._base.manifest
         manifest = Manifest(SCHEMA_VERSION, self.generation, self._directory.settings, counts[0], counts[1],
-                            old.created_at, time.time())
+                            self._manifest.created_at, time.time())
         self._directory._publish(self.folder, manifest)
         self._done = True
         snapshot = self._directory.snapshot()

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ class Store:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        # Quoted: a '?', '#' or '%' in the index path would otherwise be read as URI syntax.
+        uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}" + ("?mode=ro" if readonly else "")
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._lock = threading.Lock()
