@@ -89,7 +89,7 @@ async def create_document(request: Request, pipeline: PipelineDep, settings: Set
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
-        record = await _json_record(request)
+        record = await _json_record(request, settings.max_upload_bytes)
         report = await run_in_threadpool(pipeline.ingest_record, record)
     elif content_type == "multipart/form-data":
         data, filename, doc_id = await _upload(request, settings.max_upload_bytes)
@@ -103,8 +103,10 @@ async def create_document(request: Request, pipeline: PipelineDep, settings: Set
     return created
 
 
-async def _json_record(request: Request) -> dict[str, Any]:
-    body = await request.body()  # bounded by BodyLimitMiddleware
+async def _json_record(request: Request, limit: int) -> dict[str, Any]:
+    body = await request.body()  # bounded by BodyLimitMiddleware, which allows for multipart framing
+    if len(body) > limit:
+        raise ApiError(413, "payload_too_large", _too_large(limit))
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -131,8 +133,7 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]
         if not isinstance(upload, UploadFile):
             raise ApiError(422, "invalid_request", "the multipart upload needs a file in the field \"file\"")
         if upload.size is not None and upload.size > limit:
-            raise ApiError(413, "payload_too_large", f"the file is larger than the limit of "
-                                                     f"{limit / (1024 * 1024):g} MB (RAG_MAX_UPLOAD_MB)")
+            raise ApiError(413, "payload_too_large", _too_large(limit))
         doc_id = form.get("id")
         if doc_id is not None and (not isinstance(doc_id, str) or not doc_id.strip() or len(doc_id) > 512):
             raise ApiError(422, "invalid_request", "\"id\" must be a non-empty string of at most 512 characters")
@@ -140,6 +141,10 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]
         return data, upload.filename or "upload", doc_id or None
     finally:
         await form.close()
+
+
+def _too_large(limit: int) -> str:
+    return f"the document is larger than the limit of {limit / (1024 * 1024):g} MB (RAG_MAX_UPLOAD_MB)"
 
 
 def _created(pipeline: Pipeline, report: IngestReport) -> DocumentCreated:
