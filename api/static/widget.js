@@ -160,8 +160,8 @@
 
     if (mode === "floating") {
       ui.launcher = el("button", {
-        type: "button", className: "launcher", "aria-label": "Open chat: " + title,
-        "aria-expanded": "false", "aria-controls": "rag-panel",
+        type: "button", className: "launcher", "aria-label": title, title: title,
+        "aria-expanded": "false", "aria-controls": "rag-panel", "aria-haspopup": "dialog",
       }, [svgIcon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z")]);
       ui.container.appendChild(ui.launcher);
     }
@@ -227,7 +227,6 @@
       if (!ui.launcher) return;
       ui.panel.hidden = !open;
       ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
-      ui.launcher.setAttribute("aria-label", (open ? "Close chat: " : "Open chat: ") + title);
       if (open) ui.input.focus();
       else ui.launcher.focus();
     }
