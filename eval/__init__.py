@@ -1,0 +1,48 @@
+"""The eval harness: score retrieval and answers of a :class:`rag.Pipeline` against question–answer pairs.
+
+>>> from eval import Evaluator, load_dataset, open_cached_index
+>>> dataset = load_dataset("../shared/eval/squad2-dev-public.json")
+>>> built = open_cached_index(embedder=embedder, documents=dataset.documents)
+>>> Evaluator(dataset, mode="hybrid")(built.pipeline)["retrieval.recall@5"]
+
+From the shell: ``rag eval --qa FILE`` or ``python -m eval --qa FILE`` (see :mod:`eval.cli`).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "Evaluator",
+    "EvalRun",
+    "QuestionResult",
+    "PRIMARY_METRICS",
+    "QADataset",
+    "QAExample",
+    "load_dataset",
+    "BuiltIndex",
+    "open_cached_index",
+    "EvalError",
+    "DatasetError",
+    "BaselineError",
+]
+
+# Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
+_HOMES = {
+    **{name: "eval.runner" for name in ("Evaluator", "EvalRun", "QuestionResult", "PRIMARY_METRICS")},
+    **{name: "eval.datasets" for name in ("QADataset", "QAExample", "load_dataset")},
+    **{name: "eval.cache" for name in ("BuiltIndex", "open_cached_index")},
+    **{name: "eval.errors" for name in ("EvalError", "DatasetError", "BaselineError")},
+}
+
+if TYPE_CHECKING:
+    from eval.cache import BuiltIndex, open_cached_index
+    from eval.datasets import QADataset, QAExample, load_dataset
+    from eval.errors import BaselineError, DatasetError, EvalError
+    from eval.runner import PRIMARY_METRICS, EvalRun, Evaluator, QuestionResult
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'eval' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""The public names of the eval package, pinned."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import eval
+
+PUBLIC = {
+    "eval": ["Evaluator", "EvalRun", "QuestionResult", "PRIMARY_METRICS", "QADataset", "QAExample", "load_dataset",
+             "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError"],
+    "eval.metrics": ["normalize_answer", "answer_tokens", "exact_match", "f1_score", "max_over_golds",
+                     "contains_answer", "distinct", "first_relevant_rank", "recall_at_k", "reciprocal_rank",
+                     "ndcg_at_k", "no_answer_scores", "mean", "percentile"],
+    "eval.stats": ["paired_randomization_test", "paired_bootstrap_ci", "EXACT_UP_TO"],
+    "eval.errors": ["EvalError", "DatasetError", "BaselineError"],
+    "eval.compare": ["MetricDelta", "Comparison", "compare_reports", "markdown_comparison", "SIGNIFICANCE"],
+    "eval.plots": ["plot_run"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_all(module):
+    assert sorted(importlib.import_module(module).__all__) == sorted(PUBLIC[module])
+
+
+def test_lazy_names_resolve():
+    for name in eval.__all__:
+        assert getattr(eval, name) is not None
+    with pytest.raises(AttributeError):
+        eval.nothing  # noqa: B018
+
+
+def test_errors_are_rag_errors():
+    from rag.errors import RagError
+
+    assert issubclass(eval.DatasetError, eval.EvalError) and issubclass(eval.EvalError, RagError)
