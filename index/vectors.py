@@ -1,20 +1,34 @@
-"""The vector-store interface and its FAISS implementation.
+"""The vector-store interface and its FAISS implementations.
 
 Everything FAISS-specific lives here, so another engine (a distributed one such as Milvus) plugs
-in behind :class:`VectorIndex` without touching the rest.
+in behind :class:`VectorIndex` without touching the rest. Two kinds, picked by name through
+:func:`create_vector_index`:
+
+- ``"flat"`` (:class:`FaissIndex`): exact search, 4 bytes per dimension per vector. The default;
+  right up to a few hundred thousand vectors.
+- ``"ivf-sq8"`` (:class:`IvfSq8Index`): an inverted file over k-means cells with 8-bit scalar
+  quantized vectors, 1 byte per dimension: about a quarter of the memory and a few percent of
+  the work per query, at a recall@10 a little under 1. Exact (flat) until it holds enough vectors
+  to train on, so a small collection loses nothing.
 """
 from __future__ import annotations
 
+import logging
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import faiss
 import numpy as np
 
-__all__ = ["VectorIndex", "FaissIndex", "VectorIndexKind", "create_vector_index", "load_vector_index"]
+__all__ = ["VectorIndex", "FaissIndex", "IvfSq8Index", "VectorIndexKind", "VECTOR_INDEX_KINDS",
+           "create_vector_index", "load_vector_index"]
 
-VectorIndexKind = Literal["flat"]
+logger = logging.getLogger(__name__)
+
+VectorIndexKind = Literal["flat", "ivf-sq8"]
+VECTOR_INDEX_KINDS: tuple[str, ...] = get_args(VectorIndexKind)
 
 
 class VectorIndex(ABC):
@@ -46,6 +60,17 @@ class VectorIndex(ABC):
     def save(self, path: Path) -> None: ...
 
 
+def _as_matrix(vectors: np.ndarray, n: int, dimension: int) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.shape != (n, dimension):
+        raise ValueError(f"expected {n} vectors of dimension {dimension}, got {vectors.shape}")
+    return vectors
+
+
+def _empty_result(n_queries: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((n_queries, 0), dtype=np.float32), np.zeros((n_queries, 0), dtype=np.int64)
+
+
 class FaissIndex(VectorIndex):
     """Exact inner-product search (``IndexFlatIP`` under an id map)."""
 
@@ -61,9 +86,7 @@ class FaissIndex(VectorIndex):
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.shape != (len(ids), self.dimension):
-            raise ValueError(f"expected {len(ids)} vectors of dimension {self.dimension}, got {vectors.shape}")
+        vectors = _as_matrix(vectors, len(ids), self.dimension)
         self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def delete(self, ids: np.ndarray) -> None:
@@ -73,12 +96,16 @@ class FaissIndex(VectorIndex):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if len(self) == 0 or k <= 0:
-            empty = np.zeros((len(queries), 0))
-            return empty.astype(np.float32), empty.astype(np.int64)
+            return _empty_result(len(queries))
         return self._index.search(queries, min(k, len(self)))
 
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (id, vector) held, in insertion order."""
+        flat = faiss.downcast_index(self._index.index)
+        return self.ids(), flat.reconstruct_n(0, len(self)) if len(self) else np.zeros((0, self.dimension), np.float32)
 
     def copy(self) -> FaissIndex:
         return FaissIndex(self.dimension, _index=faiss.clone_index(self._index))
@@ -92,14 +119,138 @@ class FaissIndex(VectorIndex):
         return cls(index.d, _index=index)
 
 
-def create_vector_index(kind: VectorIndexKind, dimension: int) -> VectorIndex:
-    """A new, empty vector index of the given kind."""
+class IvfSq8Index(VectorIndex):
+    """Approximate inner-product search: IVF cells over 8-bit scalar-quantized vectors.
+
+    Until ``train_at`` vectors have been added it is a :class:`FaissIndex` (exact). The add that
+    reaches it trains ``nlist`` spherical k-means cells on (a sample of) everything held and moves
+    the vectors in; later adds go straight to their cells. Cells are not retrained as the
+    collection grows, so one trained far below its final size is best rebuilt
+    (``rag check --repair``).
+
+    Args:
+        nlist: cells; default ``4·√n`` at training time (4,096 for a million vectors).
+        nprobe: cells visited per query; default ``max(16, nlist / 64)``. Recall rises with it.
+        train_at: how many vectors to hold before training.
+    """
+
+    kind = "ivf-sq8"
+
+    def __init__(self, dimension: int, *, nlist: int | None = None, nprobe: int | None = None,
+                 train_at: int = 50_000, _index: faiss.Index | None = None) -> None:
+        self.dimension = dimension
+        self.nlist = nlist
+        self.train_at = max(train_at, 1)
+        self._flat: FaissIndex | None = None
+        self._ivf: faiss.IndexIVFScalarQuantizer | None = None
+        if isinstance(_index, faiss.IndexIVFScalarQuantizer):  # read_index and clone_index downcast already
+            self._ivf = _index
+            self.nlist = int(self._ivf.nlist)
+            if nprobe is not None:
+                self._ivf.nprobe = nprobe
+        else:
+            self._flat = FaissIndex(dimension, _index=_index)
+        self._nprobe = nprobe
+
+    @property
+    def trained(self) -> bool:
+        return self._ivf is not None
+
+    @property
+    def nprobe(self) -> int | None:
+        return int(self._ivf.nprobe) if self._ivf is not None else self._nprobe
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        self._nprobe = value
+        if self._ivf is not None:
+            self._ivf.nprobe = value
+
+    def __len__(self) -> int:
+        return int(self._ivf.ntotal) if self._ivf is not None else len(self._flat)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = _as_matrix(vectors, len(ids), self.dimension)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if self._ivf is not None:
+            self._ivf.add_with_ids(vectors, ids)
+            return
+        if len(self._flat) + len(ids) < self.train_at:
+            self._flat.add(ids, vectors)
+            return
+        held_ids, held = self._flat.vectors()
+        self._train(np.concatenate([held_ids, ids]), np.concatenate([held, vectors]))
+
+    def _train(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        n = len(ids)
+        nlist = self.nlist or int(min(65_536, max(16, 2 ** round(math.log2(4 * math.sqrt(n))))))
+        nlist = min(nlist, max(1, n // 39))  # k-means wants ≥ 39 points per cell
+        quantizer = faiss.IndexFlatIP(self.dimension)
+        ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dimension, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                            faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.spherical = True  # unit vectors: centroids on the sphere
+        sample = vectors
+        if n > 256 * nlist:  # enough for k-means; training on all of a million is wasted time
+            sample = vectors[np.random.default_rng(0).choice(n, 256 * nlist, replace=False)]
+        logger.info("training %d IVF cells on %d of %d vectors", nlist, len(sample), n)
+        ivf.train(sample)
+        ivf.add_with_ids(vectors, ids)
+        ivf.nprobe = self._nprobe or max(16, nlist // 64)
+        ivf.quantizer_trains_alone = 0
+        self._quantizer = quantizer  # the IVF index does not own it: keep it alive
+        self._ivf, self._flat, self.nlist = ivf, None, nlist
+
+    def delete(self, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        if self._ivf is None:
+            self._flat.delete(ids)
+        else:
+            self._ivf.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._ivf is None:
+            return self._flat.search(queries, k)
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if len(self) == 0 or k <= 0:
+            return _empty_result(len(queries))
+        return self._ivf.search(queries, min(k, len(self)))
+
+    def ids(self) -> np.ndarray:
+        if self._ivf is None:
+            return self._flat.ids()
+        lists = self._ivf.invlists
+        parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+                 for i in range(self._ivf.nlist) if lists.list_size(i)]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+    def copy(self) -> IvfSq8Index:
+        inner = faiss.clone_index(self._ivf if self._ivf is not None else self._flat._index)
+        return IvfSq8Index(self.dimension, nlist=self.nlist, nprobe=self._nprobe, train_at=self.train_at, _index=inner)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._ivf if self._ivf is not None else self._flat._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, **options: int) -> IvfSq8Index:
+        index = faiss.read_index(str(path))
+        return cls(index.d, _index=index, **options)
+
+
+def create_vector_index(kind: VectorIndexKind, dimension: int, **options: int) -> VectorIndex:
+    """A new, empty vector index of the given kind; ``options`` go to its class (``nprobe``…)."""
     if kind == "flat":
         return FaissIndex(dimension)
-    raise ValueError(f"unknown vector index kind {kind!r}")
+    if kind == "ivf-sq8":
+        return IvfSq8Index(dimension, **options)
+    raise ValueError(f"unknown vector index kind {kind!r}; choose one of {', '.join(VECTOR_INDEX_KINDS)}")
 
 
 def load_vector_index(kind: VectorIndexKind, path: Path) -> VectorIndex:
     if kind == "flat":
         return FaissIndex.load(path)
-    raise ValueError(f"unknown vector index kind {kind!r}")
+    if kind == "ivf-sq8":
+        return IvfSq8Index.load(path)
+    raise ValueError(f"unknown vector index kind {kind!r}; choose one of {', '.join(VECTOR_INDEX_KINDS)}")

@@ -1,0 +1,71 @@
+"""The ONNX backends of the embedder against the torch reference (real bundled model)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import IndexMismatchError, ModelError, Pipeline
+from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, SentenceTransformerEmbedder
+
+pytestmark = pytest.mark.integration
+
+SQUAD_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "squad2-dev-public.json"
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    data = json.loads(SQUAD_FILE.read_text(encoding="utf-8"))["data"]
+    paragraphs = [p["context"] for article in data for p in article["paragraphs"]][:24]
+    questions = [qa["question"] for article in data for p in article["paragraphs"] for qa in p["qas"]][:24]
+    return paragraphs + questions + [" ".join(paragraphs[:4])]  # the last one is longer than 256 tokens
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(backend="onnx", cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
+
+
+def test_onnx_float_computes_the_torch_vectors_and_keeps_the_identity(real_embedder, onnx_embedder, texts):
+    assert (onnx_embedder.name, onnx_embedder.sha256) == (DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256)
+    assert onnx_embedder.count_tokens(texts) == real_embedder.count_tokens(texts)
+    cosine = (onnx_embedder.encode_documents(texts) * real_embedder.encode_documents(texts)).sum(axis=1)
+    assert cosine.min() > 0.9999
+
+
+def test_int8_is_close_but_has_its_own_identity(real_embedder, int8_embedder, texts):
+    assert int8_embedder.name == DEFAULT_MODEL_NAME + "+onnx-int8"
+    assert int8_embedder.sha256 != DEFAULT_MODEL_SHA256
+    vectors = int8_embedder.encode_documents(texts)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    cosine = (vectors * real_embedder.encode_documents(texts)).sum(axis=1)
+    assert cosine.min() > 0.97 and cosine.mean() > 0.985
+
+
+def test_an_index_built_with_float_refuses_int8(tmp_path, onnx_embedder, int8_embedder):
+    Pipeline.open(tmp_path / "index", embedder=onnx_embedder)
+    with pytest.raises(IndexMismatchError, match="onnx-int8"):
+        Pipeline.open(tmp_path / "index", embedder=int8_embedder)
+
+
+def test_the_export_is_cached(onnx_cache, int8_embedder):
+    files = sorted(p.name for p in onnx_cache.rglob("*.onnx"))
+    assert files == ["model-int8.onnx", "model.onnx"]
+    assert not [p for p in onnx_cache.rglob(".export-*")]  # no leftovers of the work folder
+
+
+def test_unknown_backend_is_a_model_error():
+    with pytest.raises(ModelError, match="onnx-int8"):
+        SentenceTransformerEmbedder(backend="tensorrt")
