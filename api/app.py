@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import WriteQueue
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     )
     app.state.settings = settings
     app.state.pipeline = pipeline
+    app.state.writes = WriteQueue()
     app.state.metrics = metrics = Metrics(lambda: app.state.pipeline.stats() if app.state.pipeline else None)
 
     install_error_handlers(app)

@@ -1,8 +1,13 @@
 """Typed dependencies: the pipeline, the settings, the metrics, and the API-key checks."""
 from __future__ import annotations
 
+import functools
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,11 +17,30 @@ from api.metrics import Metrics
 from api.settings import Settings
 from rag import Pipeline
 
-__all__ = ["get_pipeline", "get_settings", "get_metrics", "require_read_key", "require_write_key",
-           "PipelineDep", "SettingsDep", "MetricsDep", "ReadAccess", "WriteAccess"]
+__all__ = ["WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "require_read_key",
+           "require_write_key", "PipelineDep", "SettingsDep", "MetricsDep", "WritesDep", "ReadAccess", "WriteAccess"]
+
+T = TypeVar("T")
 
 # auto_error=False: a missing header is ours to answer (401 in the error envelope), not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <RAG_API_KEY>`")
+
+
+class WriteQueue:
+    """Runs index writes in a worker thread, one at a time.
+
+    The index serializes writers anyway; queueing them here, in the event loop, keeps a burst of
+    uploads from occupying every thread of the shared pool while they wait for the index lock, so
+    questions always find a thread.
+    """
+
+    def __init__(self) -> None:
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self._limiter is None:  # created on first use, inside the running event loop
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=self._limiter)
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,6 +49,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
+
+
+def get_writes(request: Request) -> WriteQueue:
+    return request.app.state.writes
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -37,6 +65,7 @@ def get_pipeline(request: Request) -> Pipeline:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+WritesDep = Annotated[WriteQueue, Depends(get_writes)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess
+from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess, WritesDep
 from api.errors import ApiError, validation_message
 from api.middleware import BodyTooLargeError
 from api.routes import error_responses
@@ -70,30 +70,30 @@ def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentPublic:
 
 @router.delete("/{doc_id:path}", status_code=204, response_class=Response, dependencies=[WriteAccess],
                responses=error_responses(401, 404))
-def delete_document(doc_id: str, pipeline: PipelineDep) -> Response:
+async def delete_document(doc_id: str, pipeline: PipelineDep, writes: WritesDep) -> Response:
     """Remove a document from every store; questions asked meanwhile see it until the delete commits."""
-    pipeline.delete(doc_id)
+    await writes.run(pipeline.delete, doc_id)
     logger.info("deleted document %s", doc_id)
     return Response(status_code=204)
 
 
 @router.post("", status_code=201, response_model=DocumentCreated, dependencies=[WriteAccess],
              openapi_extra=_CREATE_BODY, responses=error_responses(400, 401, 413, 415, 422))
-async def create_document(request: Request, pipeline: PipelineDep, settings: SettingsDep,
+async def create_document(request: Request, pipeline: PipelineDep, settings: SettingsDep, writes: WritesDep,
                           response: Response) -> DocumentCreated:
     """Add a document: a JSON record, or a multipart upload of a file (field ``file``, optional ``id``).
 
     Idempotent: posting unchanged content again embeds nothing and answers ``"status": "unchanged"``.
-    Ingestion runs in a worker thread; questions keep being answered from the previous state
-    until the new one is committed.
+    Ingestion runs in a worker thread, one write at a time; questions keep being answered from the
+    previous state until the new one is committed.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         record = await _json_record(request, settings.max_upload_bytes)
-        report = await run_in_threadpool(pipeline.ingest_record, record)
+        report = await writes.run(pipeline.ingest_record, record)
     elif content_type == "multipart/form-data":
         data, filename, doc_id = await _upload(request, settings.max_upload_bytes)
-        report = await run_in_threadpool(pipeline.ingest_bytes, data, filename=filename, doc_id=doc_id)
+        report = await writes.run(pipeline.ingest_bytes, data, filename=filename, doc_id=doc_id)
     else:
         raise ApiError(415, "unsupported_media_type",
                        "send a JSON record (application/json) or a file upload (multipart/form-data)")

@@ -66,6 +66,24 @@ def test_questions_are_answered_while_an_upload_is_ingested(gated):
         assert fish["answers"][0]["citation"]["doc_id"] == created.json()["doc_id"]
 
 
+def test_a_burst_of_uploads_cannot_starve_questions(gated):
+    embedder, base_url = gated
+    uploads = 45  # more than the 40 threads of the shared worker pool
+    limits = httpx.Limits(max_connections=uploads + 10)
+    with httpx.Client(base_url=base_url, timeout=60, limits=limits) as client, ThreadPoolExecutor(uploads) as pool:
+        pending = [pool.submit(client.post, "/documents", json={"id": f"p{n}", "text": f"A pike report, number {n}."})
+                   for n in range(uploads)]
+        assert embedder.waiting.wait(timeout=10)
+
+        for _ in range(3):
+            answer = client.post("/ask", json={"question": "Who is the Chinese ambassador to Norway?"}, timeout=5)
+            assert answer.status_code == 200
+
+        embedder.gate.set()
+        assert [f.result(timeout=60).status_code for f in pending] == [201] * uploads
+        assert client.get("/documents").json()["count"] == 1 + uploads
+
+
 def test_concurrent_uploads_are_serialized_and_all_land(gated):
     embedder, base_url = gated
     embedder.gate.set()
