@@ -5,8 +5,9 @@
     INDEX_DIR/
       manifest.json        the commit point: settings, counts and the current generation
       gen-000007/          one complete, immutable state
-        store.sqlite       documents, chunks, vectors (the source of truth)
-        vectors.faiss      derived: dense search
+        store.sqlite       documents, chunks, sentences and their vectors (the source of truth)
+        vectors.faiss      derived: dense search over chunks
+        sentences.faiss    derived: dense search over sentences (+ sentence_chunks.npy: their chunks)
         bm25/              derived: lexical search
       .lock                writers hold an exclusive flock on it
 
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _STORE, _VECTORS, _BM25 = "store.sqlite", "vectors.faiss", "bm25"
+_SENTENCES, _SENTENCE_CHUNKS = "sentences.faiss", "sentence_chunks.npy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,9 @@ class Snapshot:
         try:
             self.store = Store(folder / _STORE, readonly=True)
             self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _VECTORS)
+            self.sentence_vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _SENTENCES)
+            mapping = np.load(folder / _SENTENCE_CHUNKS)
+            self._sentence_ids, self._sentence_chunks = mapping[0], mapping[1]
             self.lexical = Bm25Index.load(folder / _BM25)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc} "
@@ -147,8 +152,19 @@ class Snapshot:
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
+    def sentence_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most similar sentences as (scores, chunk ids), best first; a chunk may repeat."""
+        scores, ids = self.sentence_vectors.search(query_vector, k)
+        keep = ids[0] >= 0
+        positions = np.searchsorted(self._sentence_ids, ids[0][keep])
+        return scores[0][keep], self._sentence_chunks[positions]
+
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.lexical.search(query, k)
+
+    def sentences(self, chunk_ids: list[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """For each chunk id: its sentences' document offsets and their vectors."""
+        return self.store.sentences(chunk_ids, self.manifest.settings.dimension)
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)
@@ -234,8 +250,8 @@ class IndexDirectory:
             folder = _gen_dir(self.root, 0)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            empty_vectors = create_vector_index(self.settings.vector_index, self.settings.dimension)
-            self._write_derived(folder, empty_vectors, Store(folder / _STORE))
+            empty = [create_vector_index(self.settings.vector_index, self.settings.dimension) for _ in range(2)]
+            self._write_derived(folder, empty[0], empty[1], Store(folder / _STORE))
             now = time.time()
             self._publish(folder, Manifest(SCHEMA_VERSION, 0, self.settings, 0, 0, now, now))
 
@@ -285,7 +301,8 @@ class IndexDirectory:
         with self._locked():
             base = self.snapshot()
             self._sweep(keep=base.generation)
-            writer = Writer(self, base.manifest, vectors=base.vectors.copy(), base=base)
+            writer = Writer(self, base.manifest, vectors=base.vectors.copy(),
+                            sentence_vectors=base.sentence_vectors.copy(), base=base)
             try:
                 yield writer
             finally:
@@ -299,13 +316,15 @@ class IndexDirectory:
         for tmp in self.root.glob(f"{MANIFEST}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _write_derived(self, folder: Path, vectors: VectorIndex, store: Store) -> None:
+    def _write_derived(self, folder: Path, vectors: VectorIndex, sentence_vectors: VectorIndex, store: Store) -> None:
         vectors.save(folder / _VECTORS)
+        sentence_vectors.save(folder / _SENTENCES)
+        np.save(folder / _SENTENCE_CHUNKS, np.stack(store.sentence_chunk_ids()))
         lexical = Bm25Index(**self.settings.bm25)
         ids, texts = [], []
-        for chunk_id, text in store.iter_chunk_texts():
+        for chunk_id, title, text in store.iter_titled_chunk_texts():
             ids.append(chunk_id)
-            texts.append(text)
+            texts.append(f"{title}\n{text}")  # the title helps tell apart chunks of different documents
         lexical.build(np.array(ids, dtype=np.int64), texts)
         lexical.save(folder / _BM25)
         store.close()
@@ -340,6 +359,7 @@ class IndexDirectory:
         try:
             store = Store(folder / _STORE, readonly=True)
             store_ids = store.chunk_ids()
+            store_sentence_ids = store.sentence_chunk_ids()[0]
             n_docs = store.count_documents()
             bad = store.chunk_slices_agree()
             store.close()
@@ -352,19 +372,24 @@ class IndexDirectory:
                 f"manifest counts {manifest.documents} documents / {manifest.chunks} chunks, "
                 f"store holds {n_docs} / {len(store_ids)}"
             )
-        for name, load_ids in (
-            ("FAISS", lambda: load_vector_index(manifest.settings.vector_index, folder / _VECTORS).ids()),
-            ("BM25", lambda: Bm25Index.load(folder / _BM25).chunk_ids),
+        for name, load_ids, expected, unit in (
+            ("FAISS", lambda: load_vector_index(manifest.settings.vector_index, folder / _VECTORS).ids(), store_ids,
+             "chunks"),
+            ("BM25", lambda: Bm25Index.load(folder / _BM25).chunk_ids, store_ids, "chunks"),
+            ("the sentence FAISS index", lambda: load_vector_index(manifest.settings.vector_index,
+                                                                   folder / _SENTENCES).ids(), store_sentence_ids,
+             "sentences"),
+            ("the sentence map", lambda: np.load(folder / _SENTENCE_CHUNKS)[0], store_sentence_ids, "sentences"),
         ):
             try:
                 ids = load_ids()
             except (OSError, RuntimeError, ValueError, KeyError, EOFError) as exc:
                 problems.append(f"{name} cannot be read: {exc}")
                 continue
-            missing = np.setdiff1d(store_ids, ids)
-            extra = np.setdiff1d(ids, store_ids)
-            if len(missing) or len(extra) or len(ids) != len(store_ids):
-                problems.append(f"{name} lacks {len(missing)} stored chunks and has {len(extra)} unknown ones"
+            missing = np.setdiff1d(expected, ids)
+            extra = np.setdiff1d(ids, expected)
+            if len(missing) or len(extra) or len(ids) != len(expected):
+                problems.append(f"{name} lacks {len(missing)} stored {unit} and has {len(extra)} unknown ones"
                                 + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
         if bad:
             problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
@@ -381,7 +406,7 @@ class IndexDirectory:
                 raise IndexStoreError(f"no index at {self.root}")
             self._sweep(keep=manifest.generation)
             try:
-                writer = Writer(self, manifest, vectors=None)
+                writer = Writer(self, manifest, vectors=None, sentence_vectors=None)
             except (sqlite3.Error, OSError) as exc:
                 raise IndexCorruptError(f"cannot repair the index in {self.root}: its store, the source of truth, "
                                         f"cannot be read ({exc}); rebuild it from the original files") from exc
@@ -397,7 +422,7 @@ class Writer:
     """Changes to a copy of the current generation; nothing is visible before ``commit``."""
 
     def __init__(self, directory: IndexDirectory, manifest: Manifest, *, vectors: VectorIndex | None,
-                 base: Snapshot | None = None) -> None:
+                 sentence_vectors: VectorIndex | None, base: Snapshot | None = None) -> None:
         self._directory = directory
         self._manifest = manifest
         self._base = base
@@ -410,35 +435,49 @@ class Writer:
         self.store = Store(self.folder / _STORE)
         self.store.begin()
         # Without a readable base (repair), the vectors are rebuilt from the store before use.
-        self.vectors = vectors if vectors is not None else create_vector_index(
-            directory.settings.vector_index, directory.settings.dimension)
+        kind, dimension = directory.settings.vector_index, directory.settings.dimension
+        self.vectors = vectors if vectors is not None else create_vector_index(kind, dimension)
+        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
+                                 else create_vector_index(kind, dimension))
         self.changed = False
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.store.content_hashes(doc_ids)
 
-    def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray) -> list[int]:
-        """Add a document (replacing any with its id) with its chunks and their vectors."""
+    def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
+            sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:
+        """Add a document (replacing any with its id) with its chunks, their sentences and all vectors.
+
+        ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs.
+        Returns the chunk ids the replaced version had.
+        """
         removed = self.delete(doc.doc_id) or []
         self.store.put_document(doc, content_hash)
         ids = self.store.put_chunks(chunks, vectors)
         self.vectors.add(np.array(ids, dtype=np.int64), vectors)
+        for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
+            sentence_ids = self.store.put_sentences(chunk_id, spans, span_vectors)
+            self.sentence_vectors.add(np.array(sentence_ids, dtype=np.int64), span_vectors)
         self.changed = True
         return removed
 
     def delete(self, doc_id: str) -> list[int] | None:
         """Remove a document; returns the chunk ids it had, or None if it was not there."""
+        sentence_ids = self.store.sentence_ids_of(doc_id)
         removed = self.store.delete_document(doc_id)
         if removed is None:
             return None
         self.vectors.delete(np.array(removed, dtype=np.int64))
+        self.sentence_vectors.delete(np.array(sentence_ids, dtype=np.int64))
         self.changed = True
         return removed
 
     def rebuild_derived(self) -> None:
-        ids, vectors = self.store.vectors(self._directory.settings.dimension)
-        self.vectors = create_vector_index(self._directory.settings.vector_index, self._directory.settings.dimension)
-        self.vectors.add(ids, vectors)
+        settings = self._directory.settings
+        self.vectors = create_vector_index(settings.vector_index, settings.dimension)
+        self.vectors.add(*self.store.vectors(settings.dimension))
+        self.sentence_vectors = create_vector_index(settings.vector_index, settings.dimension)
+        self.sentence_vectors.add(*self.store.sentence_vectors(settings.dimension))
         self.changed = True
 
     def commit(self) -> Snapshot:
@@ -448,7 +487,7 @@ class Writer:
             return self._base
         self.store.commit()
         counts = (self.store.count_documents(), self.store.count_chunks())
-        self._directory._write_derived(self.folder, self.vectors, self.store)
+        self._directory._write_derived(self.folder, self.vectors, self.sentence_vectors, self.store)
         manifest = Manifest(SCHEMA_VERSION, self.generation, self._directory.settings, counts[0], counts[1],
                             self._manifest.created_at, time.time())
         self._directory._publish(self.folder, manifest)

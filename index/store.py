@@ -41,6 +41,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector     BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS sentences (
+    sentence_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id    INTEGER NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+    char_start  INTEGER NOT NULL,
+    char_end    INTEGER NOT NULL,
+    vector      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, sentence_id);
 """
 
 
@@ -123,9 +131,22 @@ class Store:
             ids.append(int(cursor.lastrowid))
         return ids
 
+    def put_sentences(self, chunk_id: int, spans: list[tuple[int, int]], vectors: np.ndarray) -> list[int]:
+        """Insert a chunk's sentences (document offsets) with their vectors; returns their ids."""
+        ids = []
+        for (start, end), vector in zip(spans, np.asarray(vectors, dtype=np.float32), strict=True):
+            cursor = self._db.execute(
+                "INSERT INTO sentences (chunk_id, char_start, char_end, vector) VALUES (?, ?, ?, ?)",
+                (chunk_id, start, end, vector.tobytes()),
+            )
+            ids.append(int(cursor.lastrowid))
+        return ids
+
     def delete_document(self, doc_id: str) -> list[int] | None:
         """Remove a document and its chunks; returns the removed chunk ids, or None if it was not there."""
         removed = [row[0] for row in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self._db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)",
+                         (doc_id,))
         self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         existed = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
         return removed if existed else None
@@ -206,12 +227,48 @@ class Store:
         """Every (chunk id, text), in chunk id order."""
         yield from self._query("SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
 
+    def iter_titled_chunk_texts(self) -> Iterator[tuple[int, str, str]]:
+        """Every (chunk id, document title, chunk text), in chunk id order."""
+        yield from self._query("SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                               "ORDER BY c.chunk_id")
+
+    def sentence_ids_of(self, doc_id: str) -> list[int]:
+        return [r[0] for r in self._query(
+            "SELECT s.sentence_id FROM sentences s JOIN chunks c ON c.chunk_id = s.chunk_id WHERE c.doc_id = ?",
+            (doc_id,))]
+
     def vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """Every (chunk ids, vectors), in chunk id order."""
         rows = self._query("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id")
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
-        return ids, vectors
+        return _unpack(rows, dimension)
+
+    def sentence_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every (sentence ids, vectors), in sentence id order."""
+        rows = self._query("SELECT sentence_id, vector FROM sentences ORDER BY sentence_id")
+        return _unpack(rows, dimension)
+
+    def sentence_chunk_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence ids, the chunk id of each), in sentence id order."""
+        rows = self._query("SELECT sentence_id, chunk_id FROM sentences ORDER BY sentence_id")
+        array = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
+        return array[:, 0], array[:, 1]
+
+    def sentences(self, chunk_ids: Iterable[int], dimension: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """For each chunk id: its sentences' document offsets and their vectors."""
+        wanted = [int(i) for i in chunk_ids]
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(f"SELECT chunk_id, char_start, char_end, vector FROM sentences WHERE chunk_id IN ({marks}) "
+                           "ORDER BY chunk_id, sentence_id", wanted)
+        grouped: dict[int, list[tuple]] = {}
+        for row in rows:
+            grouped.setdefault(row[0], []).append(row)
+        return {
+            chunk_id: ([(r[1], r[2]) for r in group],
+                       np.frombuffer(b"".join(r[3] for r in group), dtype=np.float32).reshape(len(group), dimension))
+            for chunk_id, group in grouped.items()
+        }
 
     def chunk_slices_agree(self) -> list[int]:
         """Chunk ids whose stored text differs from their document's text at their offsets."""
@@ -220,3 +277,9 @@ class Store:
             "WHERE substr(d.text, c.char_start + 1, c.char_end - c.char_start) != c.text"
         )
         return [r[0] for r in rows]
+
+
+def _unpack(rows: list[tuple], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+    return ids, vectors

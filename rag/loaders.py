@@ -21,13 +21,17 @@ from rag.clean import indexable_ranges
 from rag.errors import DocumentError, UnsupportedFormatError
 from rag.types import Document, SkippedFile
 
-__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "iter_files", "load_file", "load_bytes", "record_to_document",
-           "decode_text", "path_doc_id"]
+__all__ = ["SUPPORTED_SUFFIXES", "MAX_FILE_BYTES", "LoadResult", "iter_files", "load_file", "load_bytes",
+           "record_to_document", "decode_text", "path_doc_id"]
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"})
 LoadResult = tuple[list[Document], list[SkippedFile]]
+# One document is held whole in memory (citations index into its full text) and costs about a
+# minute of embedding per MB with the bundled model: larger files are refused, not half-read.
+# The same default as the HTTP API's upload limit (RAG_MAX_UPLOAD_MB).
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def path_doc_id(path: Path) -> str:
@@ -62,15 +66,29 @@ def iter_files(paths: Iterable[str | os.PathLike[str]], *, include: list[str] | 
             yield path
 
 
-def load_file(path: Path) -> LoadResult:
-    """Load one file; the document's ``source`` is the path as given."""
+def load_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
+    """Load one file; the document's ``source`` is the path as given.
+
+    Files over ``max_bytes`` are refused without being read into memory.
+    """
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise UnsupportedFormatError(f"unsupported file type {path.suffix or '(none)'!r}")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            # Never more than one byte past the limit: sizes from stat() lie for pipes and /proc files.
+            data = f.read(max_bytes + 1) if size <= max_bytes else b""
+            size = max(size, len(data))
     except OSError as exc:
         raise DocumentError(f"cannot read file: {exc.strerror or exc}") from exc
+    if size > max_bytes:
+        raise DocumentError(f"file too large: {_megabytes(size)} MB, over the limit of {_megabytes(max_bytes)} MB "
+                            "for one document; split it into smaller files")
     return load_bytes(data, filename=path.name, source=str(path), doc_id=path_doc_id(path))
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0")
 
 
 def load_bytes(data: bytes, *, filename: str, source: str, doc_id: str) -> LoadResult:

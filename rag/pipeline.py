@@ -16,7 +16,9 @@ from rag.embed import Embedder
 from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Retriever, RetrievalMode
-from rag.types import AskResult, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+from rag.sentences import split_sentences
+from rag.spans import SpanExtractor
+from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
 
 __all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "content_hash"]
 
@@ -47,7 +49,7 @@ class Pipeline:
         self.chunker = Chunker(self.chunking, max_model_tokens=embedder.max_tokens,
                                count_model_tokens=embedder.count_tokens)
         self.retriever = retriever or Retriever()
-        self.answerer = answerer or Answerer(embedder)
+        self.answerer = answerer or Answerer(spans=SpanExtractor())
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
@@ -71,7 +73,7 @@ class Pipeline:
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
                                  tokenizer=chunking.tokenizer, chunking=chunking.to_dict())
         directory = IndexDirectory.open(index_dir, settings, create=create)
-        return cls(directory, embedder, answerer=Answerer(embedder, **options) if options else None)
+        return cls(directory, embedder, answerer=Answerer(spans=SpanExtractor(), **options) if options else None)
 
     # ---- ingesting ----
 
@@ -133,18 +135,40 @@ class Pipeline:
                     chunked.append((doc, digest, chunks))
                 else:
                     report.skipped.append(SkippedFile(doc.source, "nothing to index (only boilerplate or blank)"))
-            texts = [chunk.text for _, _, chunks in chunked for chunk in chunks]
-            vectors = self.embedder.encode_documents(texts, progress=progress and len(texts) > 64)
-            offset = 0
-            for doc, digest, chunks in chunked:
-                removed = writer.put(doc, digest, chunks, vectors[offset:offset + len(chunks)])
-                offset += len(chunks)
+            vectors, sentences, sentence_vectors = self._embed([chunks for _, _, chunks in chunked], progress=progress)
+            for (doc, digest, chunks), chunk_vectors, spans, span_vectors in zip(
+                    chunked, vectors, sentences, sentence_vectors, strict=True):
+                removed = writer.put(doc, digest, chunks, chunk_vectors, spans, span_vectors)
                 (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
                 report.chunks_added += len(chunks)
                 report.chunks_removed += len(removed)
             writer.commit()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _embed(self, documents: list[list[Chunk]], *, progress: bool):
+        """Vectors for every chunk and every sentence of every chunk, in one batched pass.
+
+        Returns, per document: the chunk vectors, each chunk's sentence spans (document offsets),
+        and each chunk's sentence vectors. A sentence repeated by chunk overlap is embedded once.
+        """
+        texts: dict[str, int] = {}
+        plan = []
+        for chunks in documents:
+            doc_plan = []
+            for chunk in chunks:
+                spans = [(chunk.char_start + a, chunk.char_start + b) for a, b in split_sentences(chunk.text)]
+                sentence_texts = [chunk.text[a - chunk.char_start:b - chunk.char_start] for a, b in spans]
+                doc_plan.append((texts.setdefault(chunk.text, len(texts)), spans,
+                                 [texts.setdefault(t, len(texts)) for t in sentence_texts]))
+            plan.append(doc_plan)
+        matrix = self.embedder.encode_documents(list(texts), progress=progress and len(texts) > 64)
+        vectors, sentences, sentence_vectors = [], [], []
+        for doc_plan in plan:
+            vectors.append(matrix[[row for row, _, _ in doc_plan]])
+            sentences.append([spans for _, spans, _ in doc_plan])
+            sentence_vectors.append([matrix[rows] for _, _, rows in doc_plan])
+        return vectors, sentences, sentence_vectors
 
     def delete(self, doc_id: str) -> None:
         """Remove a document from every store. Raises :class:`DocumentNotFoundError` if unknown."""
@@ -212,8 +236,9 @@ class Pipeline:
         candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
         stored = snapshot.chunks([c.chunk_id for c in candidates])
         chunks = [stored[c.chunk_id] for c in candidates if c.chunk_id in stored]
+        sentences = snapshot.sentences([c.chunk_id for c in chunks[: self.answerer.passages]])
         t1 = time.perf_counter()
-        answers = self.answerer.answer(vector, chunks)
+        answers = self.answerer.answer(question, vector, chunks, sentences)
         t2 = time.perf_counter()
         passages = self._passages(snapshot, candidates)
         return AskResult(

@@ -14,17 +14,19 @@ SETTINGS = IndexSettings(model_name="m", model_sha256="abc", dimension=4, tokeni
                          chunking={"chunk_tokens": 10, "overlap_tokens": 0, "tokenizer": "tok"})
 
 
-def doc(doc_id: str, text: str) -> tuple[Document, list[Chunk], np.ndarray]:
+def doc(doc_id: str, text: str) -> tuple:
+    """A one-chunk, one-sentence document with its vectors, as Writer.put takes them."""
     d = Document(doc_id=doc_id, text=text, source=f"{doc_id}.txt", title=doc_id)
     chunks = [Chunk(doc_id=doc_id, ordinal=0, char_start=0, char_end=len(text), text=text, n_tokens=3)]
-    vec = np.random.default_rng(abs(hash(doc_id)) % 2**32).standard_normal((1, 4)).astype(np.float32)
-    return d, chunks, vec / np.linalg.norm(vec)
+    vec = np.random.default_rng(sum(map(ord, doc_id))).standard_normal((1, 4)).astype(np.float32)
+    vec /= np.linalg.norm(vec)
+    return d, chunks, vec, [[(0, len(text))]], [vec]
 
 
 def add(directory: IndexDirectory, doc_id: str, text: str) -> None:
     with directory.writer() as writer:
-        d, chunks, vectors = doc(doc_id, text)
-        writer.put(d, f"hash-{text}", chunks, vectors)
+        d, chunks, vectors, sentences, sentence_vectors = doc(doc_id, text)
+        writer.put(d, f"hash-{text}", chunks, vectors, sentences, sentence_vectors)
         writer.commit()
 
 
@@ -40,8 +42,7 @@ def test_a_write_that_fails_midway_leaves_the_previous_state(tmp_path):
     directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     add(directory, "a", "alpha text")
     with pytest.raises(RuntimeError), directory.writer() as writer:
-        d, chunks, vectors = doc("b", "beta text")
-        writer.put(d, "h", chunks, vectors)
+        writer.put(*doc("b", "beta text")[:1], "h", *doc("b", "beta text")[1:])
         writer.delete("a")
         raise RuntimeError("crash before commit")
     reopened = IndexDirectory.open(tmp_path / "idx", SETTINGS)
