@@ -1,0 +1,367 @@
+"""Kill an ingesting process with SIGKILL at chosen moments and check what it leaves behind.
+
+A *worker* process applies a deterministic sequence of operations to an index (ingest a batch of
+documents and update one, or delete one; each is one atomic write) and prints a line as it enters
+and leaves each phase of a write: embedding, copying the store, SQLite inserts and commit, FAISS
+and BM25 writes, publishing the manifest, sweeping old generations. The *driver* starts a worker,
+waits for a chosen phase (or a random moment), sleeps a random fraction of that phase's usual
+length and sends SIGKILL. Then it opens the index in its own process and checks that it passes
+``check()``, answers, and holds exactly the state after the last completed operation or after the
+one in flight, never a mix; every document in it has all its chunks.
+
+Used by ``tests/reliability/test_crash.py`` (20 kills) and ``scripts/crash_test.py`` (longer runs).
+The worker is ``python -m tests.reliability.crash_harness INDEX START_OP``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KILL_POINTS", "KillResult", "CrashRun", "state_after", "run_crash_test", "verify_index"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+# (event that arms the kill, phase whose usual length bounds the random delay)
+KILL_POINTS: tuple[tuple[str, str], ...] = (
+    ("B embed", "embed"),
+    ("B embed", "embed"),
+    ("B copy-store", "copy-store"),
+    ("B store-write", "store-write"),
+    ("B sqlite-commit", "sqlite-commit"),
+    ("E sqlite-commit", ""),          # between stores: SQLite written, FAISS not yet
+    ("B faiss-save", "faiss-save"),
+    ("E faiss-save", ""),             # FAISS written, BM25 not yet
+    ("B bm25-build", "bm25-build"),
+    ("B bm25-save", "bm25-save"),
+    ("B publish", "publish"),
+    ("E publish", ""),                # manifest replaced, old generation not yet swept
+    ("B sweep", "sweep"),
+    ("random", ""),
+)
+_VOCABULARY = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ta", "vi", "zo")
+               for b in ("ber", "dan", "fel", "gor", "hil", "jun", "kas", "lim", "mor", "nex",
+                         "pol", "qui", "ras", "sol", "tur", "vel", "wix", "yar", "zen", "bo")]
+
+
+# ---- the operations (the same sequence in the worker and the driver) ----
+
+def _text(rng: random.Random, token: str) -> str:
+    sentences = []
+    for _ in range(rng.randint(8, 40)):
+        words = rng.choices(_VOCABULARY, k=rng.randint(6, 16))
+        sentences.append(" ".join(words).capitalize() + ".")
+    sentences.insert(rng.randrange(len(sentences)), f"The marker {token} appears here.")
+    paragraphs, i = [], 0
+    while i < len(sentences):
+        n = rng.randint(2, 6)
+        paragraphs.append(" ".join(sentences[i:i + n]))
+        i += n
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def operation(n: int, state: dict[str, str]) -> tuple[str, Any]:
+    """Operation ``n``: ``("ingest", {doc_id: text})`` or ``("delete", doc_id)``."""
+    rng = random.Random(f"op-{n}")
+    if n % 4 == 3 and state:
+        return "delete", sorted(state)[rng.randrange(len(state))]
+    docs = {f"d{n:04d}-{i}": _text(rng, f"tok{n}x{i}") for i in range(rng.randint(3, 8))}
+    if state:
+        updated = sorted(state)[rng.randrange(len(state))]
+        docs[updated] = _text(rng, f"upd{n}x{updated.replace('-', 'y')}")
+    return "ingest", docs
+
+
+def apply(state: dict[str, str], op: tuple[str, Any]) -> dict[str, str]:
+    kind, arg = op
+    new = dict(state)
+    if kind == "delete":
+        new.pop(arg, None)
+    else:
+        new.update(arg)
+    return new
+
+
+@functools.lru_cache(maxsize=None)
+def state_after(n_ops: int) -> dict[str, str]:
+    """The documents (id → text) after the first ``n_ops`` operations."""
+    state: dict[str, str] = {}
+    for n in range(n_ops):
+        state = apply(state, operation(n, state))
+    return state
+
+
+# ---- the worker ----
+
+def _emit(kind: str, phase: str) -> None:
+    sys.stdout.write(f"{kind} {phase} {time.monotonic():.6f}\n")
+    sys.stdout.flush()
+
+
+def _instrument(owner: type, name: str, phase: str) -> None:
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _emit("B", phase)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _emit("E", phase)
+
+    setattr(owner, name, wrapper)
+
+
+def worker(index_dir: str, start: int, embed_delay: float) -> None:
+    """Apply operations ``start, start+1, …`` to the index until killed."""
+    from index.directory import IndexDirectory, Writer
+    from index.lexical import Bm25Index
+    from index.store import Store
+    from index.vectors import FaissIndex
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+    from rag.loaders import record_to_document
+
+    class SlowEmbedder(HashEmbedder):
+        """The fake embedder, paced like a (fast) real model so that embedding takes its share."""
+
+        def encode_documents(self, texts: list[str], *, progress: bool = False):  # type: ignore[override]
+            _emit("B", "embed")
+            try:
+                time.sleep(embed_delay * len(texts))
+                return super().encode_documents(texts, progress=progress)
+            finally:
+                _emit("E", "embed")
+
+    for owner, name, phase in ((Writer, "__init__", "copy-store"), (Writer, "put", "store-write"),
+                               (Store, "commit", "sqlite-commit"), (FaissIndex, "save", "faiss-save"),
+                               (Bm25Index, "build", "bm25-build"), (Bm25Index, "save", "bm25-save"),
+                               (IndexDirectory, "_publish", "publish"), (IndexDirectory, "_sweep", "sweep")):
+        _instrument(owner, name, phase)
+
+    pipeline = Pipeline.open(index_dir, embedder=SlowEmbedder())
+    state = state_after(start)
+    _emit("R", "ready")
+    n = start
+    while True:
+        op = operation(n, state)
+        if op[0] == "delete":
+            pipeline.delete(op[1])
+        else:
+            pipeline.ingest_documents([record_to_document({"id": doc_id, "text": text}, default_id=doc_id,
+                                                          source="crash-test") for doc_id, text in op[1].items()])
+        state = apply(state, op)
+        _emit("D", str(n))
+        n += 1
+
+
+# ---- the driver ----
+
+@dataclass
+class KillResult:
+    """One kill: where it was aimed, where it landed, and what the index held afterwards."""
+
+    aimed: str
+    landed: str
+    delay_ms: float
+    ops_done: int
+    index_ops: int
+    documents: int
+    chunks: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CrashRun:
+    kills: list[KillResult]
+    final_ops: int
+    seconds: float
+
+    @property
+    def failures(self) -> list[KillResult]:
+        return [k for k in self.kills if k.problems]
+
+    def landed(self) -> Counter[str]:
+        return Counter(k.landed for k in self.kills)
+
+
+def verify_index(index_dir: Path, done: int) -> tuple[int, int, int, list[str]]:
+    """Check an index after a kill: ``(ops it holds, documents, chunks, problems)``.
+
+    It must pass ``check()``, equal the state after ``done`` or ``done + 1`` operations exactly,
+    hold every chunk of every document, and answer a question about one of its documents.
+    """
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+    from rag.loaders import record_to_document
+
+    problems: list[str] = []
+    pipeline = Pipeline.open(index_dir, embedder=HashEmbedder())
+    report = pipeline.check()
+    problems += [f"check: {p}" for p in report.problems]
+    infos = pipeline.documents()
+    actual = {info.doc_id: pipeline.document(info.doc_id).text for info in infos}
+    held = next((n for n in (done, done + 1) if state_after(n) == actual), None)
+    if held is None:
+        before, after = state_after(done), state_after(done + 1)
+        problems.append(f"index holds neither the state after {done} operations nor after {done + 1}: "
+                        f"{len(actual)} documents; lost {sorted(set(before) & set(after) - set(actual))[:5]}, "
+                        f"unexpected {sorted(set(actual) - set(before) - set(after))[:5]}, changed "
+                        f"{sorted(d for d in actual if actual[d] not in (before.get(d), after.get(d)))[:5]}")
+    for info in infos:
+        doc = record_to_document({"id": info.doc_id, "text": actual[info.doc_id]}, default_id=info.doc_id,
+                                 source="crash-test")
+        expected_chunks = len(pipeline.chunker.chunk(doc))
+        if info.n_chunks != expected_chunks:
+            problems.append(f"{info.doc_id} has {info.n_chunks} chunks, a full ingest gives {expected_chunks}")
+    if actual:
+        doc_id = random.Random(done).choice(sorted(actual))
+        token = next(w.strip(".") for w in actual[doc_id].split() if w.startswith(("tok", "upd")))
+        result = pipeline.ask(f"Where does the marker {token} appear?", k=5)
+        if doc_id not in {p.citation.doc_id for p in result.passages}:
+            lexical = pipeline.retrieve(f"Where does the marker {token} appear?", k=5, mode="bm25")
+            problems.append(f"asking about {token} did not retrieve {doc_id}: got "
+                            f"{[(p.citation.doc_id, p.citation.chunk_id, round(p.score, 3)) for p in result.passages]}, "
+                            f"BM25 alone {[(p.citation.doc_id, p.citation.chunk_id) for p in lexical]}")
+        for answer in result.answers:
+            text = actual[answer.citation.doc_id]
+            if text[answer.citation.char_start:answer.citation.char_end] != answer.text:
+                problems.append(f"answer {answer.text!r} does not match its citation's offsets")
+    pipeline.directory.snapshot().close()
+    return (held if held is not None else -1), len(actual), report.chunks, problems
+
+
+def _worker_command(index_dir: Path, start: int, embed_delay: float) -> list[str]:
+    return [sys.executable, "-m", "tests.reliability.crash_harness", str(index_dir), str(start), str(embed_delay)]
+
+
+def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.Random,
+               durations: dict[str, list[float]], embed_delay: float, timeout: float) -> tuple[str, float, int]:
+    """Run a worker from operation ``start`` and SIGKILL it at the aimed moment.
+
+    Returns (where it landed, the delay used in ms, operations completed).
+    """
+    event, phase = aimed
+    occurrence = rng.randint(1, 2)
+    usual = sorted(durations.get(phase, []))
+    bound = usual[len(usual) // 2] if usual else 0.005
+    delay = rng.uniform(0, bound) if phase else rng.uniform(0, 0.0005)
+    if event == "random":
+        delay = rng.uniform(0, 1.5)
+    proc = subprocess.Popen(_worker_command(index_dir, start, embed_delay), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    seen = 0
+    deadline = time.monotonic() + timeout
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            kind_phase = " ".join(line.split()[:2])
+            if (event == "random" and kind_phase == "R ready") or kind_phase == event:
+                seen += 1
+                if event == "random" or seen == occurrence:
+                    time.sleep(delay)
+                    break
+            if time.monotonic() > deadline:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        rest, err = proc.communicate()
+    lines += rest.splitlines(keepends=True)
+    if proc.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"the worker exited by itself ({proc.returncode}): {err[-2000:]}")
+    open_phases: dict[str, float] = {}
+    done = start
+    last_closed = ""
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        kind, name, stamp = parts[0], parts[1], float(parts[2])
+        if kind == "B":
+            open_phases[name] = stamp
+        elif kind == "E" and name in open_phases:
+            durations.setdefault(name, []).append(stamp - open_phases.pop(name))
+            last_closed = name
+        elif kind == "D":
+            done = int(name) + 1
+            last_closed = ""
+    if "ready" not in "".join(lines):
+        landed = "startup"
+    elif open_phases:
+        # The innermost open phase: Writer.__init__ (copy-store) wraps nothing, commit wraps the writes.
+        landed = max(open_phases, key=open_phases.get)
+    elif last_closed:
+        landed = f"after {last_closed}"  # between two phases of a write, e.g. SQLite done, FAISS not begun
+    else:
+        landed = "between operations"
+    return landed, delay * 1000, done
+
+
+def run_crash_test(index_dir: Path, *, kills: int = 20, seed: int = 0, embed_delay: float = 0.001,
+                   timeout: float = 60.0, log: Any = None) -> CrashRun:
+    """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    durations: dict[str, list[float]] = {}
+    results: list[KillResult] = []
+    held = 0
+    for i in range(kills):
+        aimed = KILL_POINTS[i % len(KILL_POINTS)] if i < len(KILL_POINTS) else rng.choice(KILL_POINTS)
+        landed, delay_ms, done = _kill_once(index_dir, held, aimed, rng, durations, embed_delay, timeout)
+        index_ops, n_docs, n_chunks, problems = verify_index(index_dir, done)
+        results.append(KillResult(" ".join(aimed).strip(), landed, delay_ms, done, index_ops, n_docs, n_chunks,
+                                  problems))
+        if log:
+            log(f"kill {i + 1:3d}: aimed {aimed[0]:<16} landed {landed:<18} after {delay_ms:7.2f} ms; "
+                f"{done} ops done, index holds {index_ops}: {n_docs} documents, {n_chunks} chunks"
+                + (f"; PROBLEMS {problems}" if problems else ""))
+        if problems:
+            break
+        held = index_ops
+    # One clean write afterwards must sweep every leftover of the killed writers.
+    final = held
+    if not any(k.problems for k in results):
+        proc = subprocess.run(
+            [sys.executable, "-c",
+             "import sys; from tests.reliability.crash_harness import finish_one; finish_one(sys.argv[1], int(sys.argv[2]))",
+             str(index_dir), str(held)],
+            cwd=REPO, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the final clean write failed: {proc.stderr[-2000:]}")
+        final, _, _, problems = verify_index(index_dir, held + 1)
+        leftovers = sorted(p.name for p in index_dir.iterdir() if p.name not in {"manifest.json", ".lock"})
+        if final != held + 1 or len(leftovers) != 1:
+            problems.append(f"after a clean write: index holds {final} ops, directory has {leftovers}")
+        if problems:
+            results.append(KillResult("clean write", "", 0, held + 1, final, 0, 0, problems))
+    return CrashRun(results, final, time.perf_counter() - started)
+
+
+def finish_one(index_dir: str, start: int) -> None:
+    """Apply operation ``start`` without interruption (the clean write after the kills)."""
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+    from rag.loaders import record_to_document
+
+    pipeline = Pipeline.open(index_dir, embedder=HashEmbedder())
+    state = state_after(start)
+    kind, arg = operation(start, state)
+    if kind == "delete":
+        pipeline.delete(arg)
+    else:
+        pipeline.ingest_documents([record_to_document({"id": d, "text": t}, default_id=d, source="crash-test")
+                                   for d, t in arg.items()])
+
+
+if __name__ == "__main__":
+    worker(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))

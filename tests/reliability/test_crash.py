@@ -1,0 +1,101 @@
+"""Crash safety: SIGKILL an ingest at 20 moments; the index always opens, checks, answers, loses nothing.
+
+The long run is ``scripts/crash_test.py --kills 200``; the figures are in the README.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import NEWS_DIR, REPO
+from tests.reliability.crash_harness import run_crash_test, state_after, verify_index
+
+KILLS = int(os.environ.get("RAG_CRASH_KILLS", "20"))
+
+
+def test_operations_are_deterministic_and_change_the_state():
+    assert state_after(6) == state_after(6)
+    sizes = [len(state_after(n)) for n in range(8)]
+    assert sizes[0] == 0 and sizes[3] > 0
+    assert sizes[4] == sizes[3] - 1  # every fourth operation deletes a document
+
+
+def test_sigkill_at_20_moments_never_loses_or_half_writes(tmp_path):
+    lines: list[str] = []
+    run = run_crash_test(tmp_path / "index", kills=KILLS, seed=7, log=lines.append)
+    report = "\n".join(lines)
+    assert not run.failures, report + "\n" + "\n".join(str(k.problems) for k in run.failures)
+    assert len(run.kills) == KILLS
+    # The kills really did land inside the phases of a write, not only between operations.
+    landed = run.landed()
+    assert landed["embed"] >= 1, report
+    assert len(set(landed) - {"between operations", "startup"}) >= 4, report
+    # Writes went on between kills, and the index kept growing.
+    assert run.final_ops >= 3 and run.kills[-1].documents > 0, report
+
+
+def test_verify_notices_a_half_applied_operation(tmp_path):
+    """The checker itself can fail: a document missing from a committed state is reported."""
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+    from rag.loaders import record_to_document
+
+    pipeline = Pipeline.open(tmp_path / "index", embedder=HashEmbedder())
+    state = state_after(3)
+    dropped = sorted(state)[0]
+    pipeline.ingest_documents([record_to_document({"id": d, "text": t}, default_id=d, source="crash-test")
+                               for d, t in state.items() if d != dropped])
+    held, _, _, problems = verify_index(tmp_path / "index", 3)
+    assert held == -1 and any("neither the state" in p for p in problems)
+
+
+@pytest.mark.integration
+def test_cli_ingest_killed_then_rag_check_passes_and_a_rerun_completes(tmp_path):
+    """The real CLI and model: kill ``rag ingest`` mid-way, then ``rag check`` and ``rag ingest`` again."""
+    index = tmp_path / "index"
+    rag = [sys.executable, "-m", "ragcli", "--index", str(index)]
+    env = {**os.environ, "RAG_INDEX_DIR": ""}
+    first = subprocess.run([*rag, "ingest", "--json", str(NEWS_DIR)], capture_output=True, text=True, env=env,
+                           cwd=REPO, timeout=300)
+    assert first.returncode == 0, first.stderr
+    before = {d["doc_id"]: d["n_chunks"] for d in json.loads(
+        subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env, cwd=REPO,
+                       timeout=300).stdout)}
+    # A second ingest of changed copies, killed while it runs (model load, embedding or writing).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(NEWS_DIR.glob("*.txt")):
+        (corpus / path.name).write_text(path.read_text(encoding="utf-8") + "\n\nAn added closing line.\n",
+                                        encoding="utf-8")
+    proc = subprocess.Popen([*rag, "ingest", str(corpus)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env, cwd=REPO)
+    time.sleep(random.Random(3).uniform(3.0, 8.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    check = subprocess.run([*rag, "check", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["ok"]
+    after = {d["doc_id"]: d for d in json.loads(
+        subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env, cwd=REPO,
+                       timeout=300).stdout)}
+    assert set(before) <= set(after)  # nothing that was fully ingested is lost
+    asked = subprocess.run([*rag, "ask", "--json", "Who is the ambassador?"], capture_output=True, text=True,
+                           env=env, cwd=REPO, timeout=300)
+    assert asked.returncode == 0 and json.loads(asked.stdout)["passages"], asked.stderr
+
+    rerun = subprocess.run([*rag, "ingest", "--json", str(corpus)], capture_output=True, text=True, env=env,
+                           cwd=REPO, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    final = subprocess.run([*rag, "check"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert final.returncode == 0 and "consistent" in final.stdout
+    assert len(list(index.glob("gen-*"))) == 1 and not list(index.glob("*.tmp"))  # leftovers swept
+    assert len(json.loads(subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env,
+                                         cwd=REPO, timeout=300).stdout)) == 2 * len(before)
