@@ -13,9 +13,12 @@ in behind :class:`VectorIndex` without touching the rest. Two kinds, picked by n
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -29,6 +32,20 @@ logger = logging.getLogger(__name__)
 
 VectorIndexKind = Literal["flat", "ivf-sq8"]
 VECTOR_INDEX_KINDS: tuple[str, ...] = get_args(VectorIndexKind)
+
+# Searches here are one question at a time, with concurrency coming from the server's threads.
+# OpenMP's threads then only wait on each other: on a busy 2-core machine a 10k-vector flat search
+# measured 21 ms with 2 threads and 2 ms with 1. Bulk work (training, adding) asks for all cores.
+faiss.omp_set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _all_cores() -> Iterator[None]:
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
 
 
 class VectorIndex(ABC):
@@ -129,8 +146,9 @@ class IvfSq8Index(VectorIndex):
     (``rag check --repair``).
 
     Args:
-        nlist: cells; default ``4·√n`` at training time (4,096 for a million vectors).
-        nprobe: cells visited per query; default ``max(16, nlist / 64)``. Recall rises with it.
+        nlist: cells; default ``2·√n`` at training time (2,048 for a million vectors).
+        nprobe: cells visited per query; default ``max(16, nlist / 64)`` (32 for a million). Recall
+            rises with it, and so does the time per query.
         train_at: how many vectors to hold before training.
     """
 
@@ -175,7 +193,8 @@ class IvfSq8Index(VectorIndex):
         vectors = _as_matrix(vectors, len(ids), self.dimension)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if self._ivf is not None:
-            self._ivf.add_with_ids(vectors, ids)
+            with _all_cores():  # assigning vectors to cells is a batch search
+                self._ivf.add_with_ids(vectors, ids)
             return
         if len(self._flat) + len(ids) < self.train_at:
             self._flat.add(ids, vectors)
@@ -185,18 +204,19 @@ class IvfSq8Index(VectorIndex):
 
     def _train(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         n = len(ids)
-        nlist = self.nlist or int(min(65_536, max(16, 2 ** round(math.log2(4 * math.sqrt(n))))))
+        nlist = self.nlist or int(min(65_536, max(16, 2 ** round(math.log2(2 * math.sqrt(n))))))
         nlist = min(nlist, max(1, n // 39))  # k-means wants ≥ 39 points per cell
         quantizer = faiss.IndexFlatIP(self.dimension)
         ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dimension, nlist, faiss.ScalarQuantizer.QT_8bit,
                                             faiss.METRIC_INNER_PRODUCT)
         ivf.cp.spherical = True  # unit vectors: centroids on the sphere
         sample = vectors
-        if n > 256 * nlist:  # enough for k-means; training on all of a million is wasted time
-            sample = vectors[np.random.default_rng(0).choice(n, 256 * nlist, replace=False)]
+        if n > 64 * nlist:  # plenty for k-means; training on all of a million is wasted time
+            sample = vectors[np.random.default_rng(0).choice(n, 64 * nlist, replace=False)]
         logger.info("training %d IVF cells on %d of %d vectors", nlist, len(sample), n)
-        ivf.train(sample)
-        ivf.add_with_ids(vectors, ids)
+        with _all_cores():
+            ivf.train(sample)
+            ivf.add_with_ids(vectors, ids)
         ivf.nprobe = self._nprobe or max(16, nlist // 64)
         ivf.quantizer_trains_alone = 0
         self._quantizer = quantizer  # the IVF index does not own it: keep it alive

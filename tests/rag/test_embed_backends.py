@@ -29,6 +29,11 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(backend="torch")
+
+
+@pytest.fixture(scope="module")
 def onnx_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(backend="onnx", cache_dir=onnx_cache)
 
@@ -38,19 +43,19 @@ def int8_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
 
 
-def test_onnx_float_computes_the_torch_vectors_and_keeps_the_identity(real_embedder, onnx_embedder, texts):
+def test_onnx_float_computes_the_torch_vectors_and_keeps_the_identity(torch_embedder, onnx_embedder, texts):
     assert (onnx_embedder.name, onnx_embedder.sha256) == (DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256)
-    assert onnx_embedder.count_tokens(texts) == real_embedder.count_tokens(texts)
-    cosine = (onnx_embedder.encode_documents(texts) * real_embedder.encode_documents(texts)).sum(axis=1)
+    assert onnx_embedder.count_tokens(texts) == torch_embedder.count_tokens(texts)
+    cosine = (onnx_embedder.encode_documents(texts) * torch_embedder.encode_documents(texts)).sum(axis=1)
     assert cosine.min() > 0.9999
 
 
-def test_int8_is_close_but_has_its_own_identity(real_embedder, int8_embedder, texts):
+def test_int8_is_close_but_has_its_own_identity(torch_embedder, int8_embedder, texts):
     assert int8_embedder.name == DEFAULT_MODEL_NAME + "+onnx-int8"
     assert int8_embedder.sha256 != DEFAULT_MODEL_SHA256
     vectors = int8_embedder.encode_documents(texts)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    cosine = (vectors * real_embedder.encode_documents(texts)).sum(axis=1)
+    cosine = (vectors * torch_embedder.encode_documents(texts)).sum(axis=1)
     assert cosine.min() > 0.97 and cosine.mean() > 0.985
 
 
@@ -64,6 +69,10 @@ def test_the_export_is_cached(onnx_cache, int8_embedder):
     files = sorted(p.name for p in onnx_cache.rglob("*.onnx"))
     assert files == ["model-int8.onnx", "model.onnx"]
     assert not [p for p in onnx_cache.rglob(".export-*")]  # no leftovers of the work folder
+
+
+def test_the_default_backend_is_onnx_float():
+    assert SentenceTransformerEmbedder.__init__.__kwdefaults__["backend"] == "onnx"
 
 
 def test_unknown_backend_is_a_model_error():

@@ -1,0 +1,229 @@
+"""The benchmark's command line and the order things run in."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Timer, dir_size_mb, machine
+
+__all__ = ["add_arguments", "run_benchmark", "main"]
+
+logger = logging.getLogger(__name__)
+
+SECTIONS = ("ingest", "answer", "http", "scale")
+_SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny inputs and the fake embedder: every section in seconds (what CI runs)")
+    parser.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR",
+                        help="where bench.json, the profile, the server log and the work indexes go (default bench-out)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="the JSON results (default DIR/bench.json)")
+    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
+                        help=f"run only these sections ({', '.join(SECTIONS)}; repeatable). http needs ingest")
+    parser.add_argument("--chunks", type=int, metavar="N", help="size of the generated corpus (default 10000)")
+    parser.add_argument("--vectors", type=int, metavar="N", help="vectors in the scale section (default 1000000)")
+    parser.add_argument("--questions", type=int, metavar="N", help="questions per latency run (default 300)")
+    parser.add_argument("--squad", type=Path, default=_SHARED / "eval" / "squad2-dev-public.json", metavar="FILE")
+    parser.add_argument("--news", type=Path, default=_SHARED / "corpus" / "news", metavar="DIR",
+                        help="more text for the corpus generator (optional)")
+
+
+def _embedders(smoke: bool) -> tuple[dict[str, Any], dict[str, float]]:
+    """``default`` (what rag ingest/serve use), ``int8`` and the ``torch`` reference, with load times."""
+    loads: dict[str, float] = {}
+    if smoke:
+        from rag.hash_embedder import HashEmbedder
+
+        fake = HashEmbedder()
+        fake.backend = "fake"
+        return {"default": fake, "int8": fake, "torch": None}, loads
+    from rag.embed import SentenceTransformerEmbedder
+
+    found = {}
+    for label, backend in (("default", "onnx"), ("int8", "onnx-int8"), ("torch", "torch")):
+        with Timer() as t:
+            found[label] = SentenceTransformerEmbedder(backend=backend)
+        loads[f"{label} ({backend})"] = t.seconds
+    return found, loads
+
+
+def _sources(squad: Any, news: Path) -> list[str]:
+    texts = [r["text"] for r in squad.records]
+    if news.is_dir():
+        texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(news.glob("*.txt"))]
+    return texts
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import answering, ingest, scale
+    from bench.corpus import load_squad, write_squad_jsonl
+    from rag import Pipeline
+
+    smoke = args.smoke
+    sections = set(args.only or SECTIONS)
+    out: Path = args.out
+    work = out / "work"
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine(), "smoke": smoke, "sections": sorted(sections)}
+    n_chunks = args.chunks or (150 if smoke else 10_000)
+    n_questions = args.questions or (12 if smoke else 300)
+
+    if sections & {"ingest", "answer", "http"}:
+        squad = load_squad(args.squad, limit=12 if smoke else None)
+        embedders, loads = _embedders(smoke)
+        results["model_load_s"] = loads
+        questions = [q for q, _ in squad.questions][:n_questions]
+        count = embedders["default"].count_tokens
+        squad_file = write_squad_jsonl(squad, work / "squad.jsonl")
+        ing: dict[str, Any] = {"squad": [], "corpus": []}
+        results["ingest"] = ing
+
+        logger.info("ingest: SQuAD paragraphs")
+        runs = {}
+        for label in ("default", "int8", "torch"):
+            if embedders[label] is None:
+                continue
+            runs[label] = ingest.ingest_run(getattr(embedders[label], "backend", label), embedders[label],
+                                            [squad_file], work / f"squad-{label}", count_tokens=count)
+            ing["squad"].append(runs[label]["result"])
+        texts = runs["default"]["texts"]
+        if embedders["torch"] is not None:
+            ing["squad"].insert(0, ingest.reference_encode(embedders["torch"], texts,
+                                                           runs["default"]["result"]["model_tokens"]))
+
+        logger.info("ingest: generated corpus of at least %d chunks", n_chunks)
+        corpus = ingest.build_corpus(work / "corpus", squad, sources=_sources(squad, args.news), min_chunks=n_chunks,
+                                     chunker=runs["default"]["pipeline"].chunker)
+        ing["corpus_info"] = corpus
+        corpus_paths = [Path(corpus["dir"])]
+        index_dir = work / "index"
+        big = ingest.ingest_run(getattr(embedders["default"], "backend", "default"), embedders["default"],
+                                corpus_paths, index_dir, count_tokens=count)
+        ing["corpus"].append(big["result"])
+        ing["reingest"] = ingest.reingest(big["pipeline"], corpus_paths)
+        ing["reingest"]["speedup"] = big["result"]["seconds"] / ing["reingest"]["seconds"]
+        if embedders["torch"] is not None:
+            # The reference and the int8 ingest back to back, so machine noise hits both alike.
+            reference = ingest.reference_encode(embedders["torch"], big["texts"], big["result"]["model_tokens"])
+            ing["corpus"].insert(0, reference)
+            fast = ingest.ingest_run(embedders["int8"].backend, embedders["int8"], corpus_paths,
+                                     work / "index-int8", count_tokens=count)
+            ing["corpus"].append(fast["result"])
+            ing["int8_speedup_vs_reference"] = reference["seconds"] / fast["result"]["seconds"]
+            ing["default_speedup_vs_reference"] = reference["seconds"] / big["result"]["seconds"]
+            shutil.rmtree(work / "index-int8", ignore_errors=True)
+            logger.info("recall@5 per backend")
+            ing["recall"] = {label: ingest.recall_at_5(embedders[label], args.squad, squad, work / f"recall-{label}")
+                             for label in ("default", "int8")}
+        else:
+            ing["recall"] = {"default": ingest.recall_at_5(embedders["default"], Path("/nonexistent"), squad,
+                                                           work / "recall-default")}
+        results["footprint"] = {"index_mb": dir_size_mb(index_dir), "chunks": big["result"]["chunks"]}
+
+        pipeline = Pipeline.open(index_dir, embedder=embedders["default"], create=False)
+        if "answer" in sections:
+            logger.info("answering in-process")
+            results["answer"] = answering.ask_in_process(pipeline, questions)
+            results["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / "profile.txt")
+        if "http" in sections:
+            logger.info("answering over HTTP")
+            results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke)
+            results["footprint"].update({k: results["http"]["server"].get(k) for k in
+                                         ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
+
+    if "scale" in sections:
+        logger.info("vector search at scale")
+        n = args.vectors or (20_000 if smoke else 1_000_000)
+        results["scale"] = scale.scale_run(n=n, queries=50 if smoke else 200, train_at=5_000 if smoke else None,
+                                           nprobes=(4, 8, 16) if smoke else (8, 16, 32, 64, 128))
+    results["targets"] = targets(results)
+    return results
+
+
+def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, smoke: bool) -> dict:
+    from bench import answering
+
+    if smoke:
+        from api import Settings, create_app
+
+        server = answering.in_process_server(create_app(Settings(index_dir=index_dir), pipeline=pipeline))
+    else:
+        server = answering.start_server(index_dir, out / "server.log")
+    plan = [(1, 10, 20), (8, 16, 32)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
+    runs = []
+    with server as info:
+        for concurrency, requests, warmup in plan:
+            if warmup:
+                answering.http_load(info["port"], questions[::-1], concurrency=1, requests=warmup)
+            runs.append(answering.http_load(info["port"], questions, concurrency=concurrency, requests=requests))
+    return {"server": info, "runs": runs}
+
+
+def _target(name: str, value: float | None, goal: float, *, higher: bool, unit: str = "") -> dict:
+    met = None if value is None else (value >= goal if higher else value <= goal)
+    return {"target": name, "value": value, "goal": f"{'≥' if higher else '≤'} {goal:g}{unit}", "met": met}
+
+
+def targets(results: dict[str, Any]) -> list[dict]:
+    """Each issue-6 target with the measured value."""
+    rows = []
+    ing = results.get("ingest", {})
+    if "int8_speedup_vs_reference" in ing:
+        rows.append(_target("ingest (onnx-int8) vs plain encode loop, ≥10k chunks", ing["int8_speedup_vs_reference"],
+                            2, higher=True, unit="×"))
+    recall = ing.get("recall", {})
+    if "default" in recall and "int8" in recall and None not in (recall["default"]["recall@5"], recall["int8"]["recall@5"]):
+        drop = 100 * (recall["default"]["recall@5"] - recall["int8"]["recall@5"])
+        rows.append(_target("recall@5 drop of int8 vs fp32 (points)", drop, 0.5, higher=False))
+    if "reingest" in ing:
+        rows.append(_target("re-ingest speed-up (unchanged corpus)", ing["reingest"]["speedup"], 50, higher=True, unit="×"))
+    runs = {r["concurrency"]: r for r in results.get("http", {}).get("runs", [])}
+    if 1 in runs:
+        rows.append(_target("/ask p50 at concurrency 1", runs[1].get("p50_ms"), 25, higher=False, unit=" ms"))
+        rows.append(_target("/ask p95 at concurrency 1", runs[1].get("p95_ms"), 60, higher=False, unit=" ms"))
+    if 8 in runs:
+        rows.append(_target("/ask throughput at concurrency 8", runs[8]["requests_per_s"], 40, higher=True, unit=" req/s"))
+        rows.append(_target("/ask errors at concurrency 8", runs[8]["errors"], 0, higher=False))
+    start = results.get("footprint", {}).get("start_to_ready_s")
+    if start is not None and not results.get("smoke"):
+        rows.append(_target("process start to /readyz", start, 5, higher=False, unit=" s"))
+    scale_rows = [r for r in results.get("scale", {}).get("rows", []) if r.get("default")]
+    if scale_rows:
+        row = scale_rows[0]
+        rows.append(_target("large-collection index memory (ivf-sq8)", row["index_mb"], 1024, higher=False, unit=" MiB"))
+        rows.append(_target("large-collection recall@10 (default nprobe)", row["recall"], 0.95, higher=True))
+        rows.append(_target("large-collection p50 search", row["p50_ms"], 20, higher=False, unit=" ms"))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_and_report(args)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    from bench.report import render
+
+    if not args.squad.is_file():
+        print(f"error: {args.squad} not found (the benchmark needs the SQuAD public split; see --squad)", file=sys.stderr)
+        return 2
+    results = run_benchmark(args)
+    path = args.json or args.out / "bench.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    sys.stdout.write(render(results))
+    sys.stdout.write(f"\nwrote {path}\n")
+    return 0
