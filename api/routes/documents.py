@@ -111,6 +111,8 @@ async def _json_record(request: Request, limit: int) -> dict[str, Any]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # e.g. 100,000 nested arrays: json.loads gives up, and so do we
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON: nested too deeply") from exc
     try:
         record = DocumentCreate.model_validate(data)
     except ValidationError as exc:
