@@ -74,7 +74,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": machine(), "smoke": smoke, "sections": sorted(sections)}
     n_chunks = args.chunks or (150 if smoke else 10_000)
-    n_questions = args.questions or (12 if smoke else 300)
+    n_questions = args.questions or (8 if smoke else 300)
 
     if sections & {"ingest", "answer", "http"}:
         squad = load_squad(args.squad, limit=12 if smoke else None)
@@ -157,7 +157,7 @@ def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, sm
         server = answering.in_process_server(create_app(Settings(index_dir=index_dir), pipeline=pipeline))
     else:
         server = answering.start_server(index_dir, out / "server.log")
-    plan = [(1, 10, 20), (8, 16, 32)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
+    plan = [(1, 8, 4), (8, 16, 0)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
     runs = []
     with server as info:
         for concurrency, requests, warmup in plan:

@@ -1,0 +1,54 @@
+"""The benchmark's smoke run: every section on tiny inputs with the fake embedder, in seconds.
+
+It checks that the benchmark runs and reports what it claims to measure; it asserts no speed.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ragcli.main import main
+from tests.conftest import SQUAD_FILE
+
+pytestmark = pytest.mark.skipif(not SQUAD_FILE.is_file(), reason=f"shared data not found at {SQUAD_FILE}")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench")
+    assert main(["bench", "--smoke", "--out", str(out), "--squad", str(SQUAD_FILE)]) == 0
+    return json.loads((out / "bench.json").read_text(encoding="utf-8"))
+
+
+def test_writes_machine_details_and_every_section(smoke):
+    assert smoke["smoke"] is True
+    assert smoke["machine"]["cores"] and smoke["machine"]["cpu"]
+    assert {"ingest", "answer", "http", "scale", "footprint", "targets"} <= set(smoke)
+
+
+def test_ingest_counts_chunks_and_reingest_embeds_nothing(smoke):
+    corpus = smoke["ingest"]["corpus"][0]
+    assert corpus["chunks"] >= 150 and corpus["chunks_per_s"] > 0 and corpus["tokens_per_s"] > 0
+    reingest = smoke["ingest"]["reingest"]
+    assert reingest["added"] == reingest["updated"] == 0
+    assert reingest["unchanged"] == smoke["ingest"]["corpus"][0]["documents"]
+
+
+def test_http_runs_answer_every_request(smoke):
+    runs = smoke["http"]["runs"]
+    assert [r["concurrency"] for r in runs] == [1, 8]
+    assert all(r["errors"] == 0 and r["requests"] > 0 and r["p50_ms"] > 0 for r in runs)
+
+
+def test_scale_compares_flat_with_ivf_against_exact(smoke):
+    rows = smoke["scale"]["rows"]
+    assert rows[0]["kind"].startswith("flat") and rows[0]["recall"] == 1.0
+    ivf = [r for r in rows if r["kind"].startswith("ivf-sq8")]
+    assert ivf and all(0 < r["recall"] <= 1 for r in ivf)
+    assert ivf[0]["index_mb"] < rows[0]["index_mb"] / 3  # 8-bit codes against 32-bit floats
+
+
+def test_targets_name_goal_and_measurement(smoke):
+    for target in smoke["targets"]:
+        assert target["goal"] and target["value"] is not None and target["met"] in (True, False)
