@@ -62,6 +62,11 @@ def _sources(squad: Any, news: Path) -> list[str]:
     return texts
 
 
+def _checkpoint(results: dict[str, Any], out: Path) -> None:
+    """What has been measured so far, so a long run that is stopped still leaves its figures."""
+    (out / "bench.partial.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+
+
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from bench import answering, ingest, scale
     from bench.corpus import load_squad, write_squad_jsonl
@@ -95,6 +100,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                             [squad_file], work / f"squad-{label}", count_tokens=count)
             ing["squad"].append(runs[label]["result"])
         texts = runs["default"]["texts"]
+        _checkpoint(results, out)
         if embedders["torch"] is not None:
             ing["squad"].insert(0, ingest.reference_encode(embedders["torch"], texts,
                                                            runs["default"]["result"]["model_tokens"]))
@@ -110,6 +116,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         ing["corpus"].append(big["result"])
         ing["reingest"] = ingest.reingest(big["pipeline"], corpus_paths)
         ing["reingest"]["speedup"] = big["result"]["seconds"] / ing["reingest"]["seconds"]
+        _checkpoint(results, out)
         if embedders["torch"] is not None:
             # The reference and the int8 ingest back to back, so machine noise hits both alike.
             reference = ingest.reference_encode(embedders["torch"], big["texts"], big["result"]["model_tokens"])
@@ -119,6 +126,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             ing["corpus"].append(fast["result"])
             ing["int8_speedup_vs_reference"] = reference["seconds"] / fast["result"]["seconds"]
             ing["default_speedup_vs_reference"] = reference["seconds"] / big["result"]["seconds"]
+            _checkpoint(results, out)
             shutil.rmtree(work / "index-int8", ignore_errors=True)
             logger.info("recall@5 per backend")
             ing["recall"] = {label: ingest.recall_at_5(embedders[label], args.squad, squad, work / f"recall-{label}")
@@ -133,11 +141,13 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             logger.info("answering in-process")
             results["answer"] = answering.ask_in_process(pipeline, questions)
             results["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / "profile.txt")
+            _checkpoint(results, out)
         if "http" in sections:
             logger.info("answering over HTTP")
             results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke)
             results["footprint"].update({k: results["http"]["server"].get(k) for k in
                                          ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
+            _checkpoint(results, out)
 
     if "scale" in sections:
         logger.info("vector search at scale")
