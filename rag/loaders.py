@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +145,66 @@ def _markdown_title(text: str) -> str | None:
 def _load_html(html: str, *, source: str, doc_id: str, filename: str) -> Document:
     import trafilatura  # heavy: imported only when an HTML file shows up
 
+    text, title = "", None
     try:
         text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True,
                                    deduplicate=False) or trafilatura.html2txt(html)
         metadata = trafilatura.extract_metadata(html)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise DocumentError(f"cannot parse HTML: {exc}") from exc
-    title = (metadata.title if metadata is not None else None) or filename
+        title = metadata.title if metadata is not None else None
+    except Exception as exc:  # noqa: BLE001 - a third-party parser on untrusted input; the fallback below decides
+        logger.info("%s: trafilatura failed (%s); extracting plain text", source, exc)
     if not text or not text.strip():
+        # lxml (under trafilatura) silently drops everything nested deeper than 256 elements.
+        text, plain_title = _plain_html_text(html)
+        title = title or plain_title
+    if not text.strip():
         raise DocumentError("no text in HTML")
-    return _document(doc_id, text, source, title)
+    return _document(doc_id, text, source, title or filename)
+
+
+class _PlainText(HTMLParser):
+    """Visible text of any HTML, one block per line: no depth limit, linear time."""
+
+    _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "svg", "object"})
+    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+                         "article", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "header", "footer", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self._hidden = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif not self._hidden:
+            self.parts.append(data)
+
+
+def _plain_html_text(html: str) -> tuple[str, str | None]:
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n\n".join(line for line in lines if line), " ".join("".join(parser.title).split()) or None
 
 
 def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Document:
@@ -197,6 +248,9 @@ def record_to_document(record: Any, *, default_id: str, source: str) -> Document
     return _document(str(record_id), text, source, title, metadata=metadata)
 
 
+_TOO_DEEP = "invalid JSON: nested too deeply"
+
+
 def _load_records(text: str, *, jsonl: bool, source: str, doc_id: str) -> LoadResult:
     if jsonl:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
@@ -207,11 +261,15 @@ def _load_records(text: str, *, jsonl: bool, source: str, doc_id: str) -> LoadRe
                 raw.append((f"line {n}", json.loads(line)))
             except json.JSONDecodeError as exc:
                 skipped.append(SkippedFile(f"{source}:{n}", f"invalid JSON: {exc.msg}"))
+            except RecursionError:
+                skipped.append(SkippedFile(f"{source}:{n}", _TOO_DEEP))
     else:
         try:
             body = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
+        except RecursionError as exc:
+            raise DocumentError(_TOO_DEEP) from exc
         items = body if isinstance(body, list) else [body]
         raw = [(f"record {i}", item) for i, item in enumerate(items)]
         skipped = []
