@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.deps import MetricsDep, ReadAccess
 from api.errors import ApiError
+from api.routes import error_responses
 from api.schemas.common import ErrorPublic, HealthPublic, ReadyPublic
 from rag.errors import RagError
 
@@ -40,7 +41,8 @@ def readyz(request: Request) -> ReadyPublic:
 
 
 @router.get("/metrics", dependencies=[ReadAccess], response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."}})
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},
+                       **error_responses(401)})
 def metrics(metrics: MetricsDep) -> Response:
     """Requests and latency per route, the /ask latency histogram, no-answer count, index counts."""
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
