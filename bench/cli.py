@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -155,6 +156,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         results["scale"] = scale.scale_run(n=n, queries=50 if smoke else 200, train_at=5_000 if smoke else None,
                                            nprobes=(4, 8, 16) if smoke else (8, 16, 32, 64, 128))
     results["targets"] = targets(results)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 

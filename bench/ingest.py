@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -66,6 +67,7 @@ def ingest_run(label: str, embedder: Any, paths: list[Path], index_dir: Path, *,
     shutil.rmtree(index_dir, ignore_errors=True)
     counting = CountingEmbedder(embedder)
     pipeline = Pipeline.open(index_dir, embedder=counting)
+    load_before = os.getloadavg()[0]
     with Timer() as t:
         report = pipeline.ingest(paths)
     texts = chunk_texts(pipeline)
@@ -76,7 +78,7 @@ def ingest_run(label: str, embedder: Any, paths: list[Path], index_dir: Path, *,
         "texts_embedded": counting.texts, "embed_seconds": counting.encode_seconds,
         "token_count_seconds": counting.count_seconds,
         "other_seconds": t.seconds - counting.encode_seconds - counting.count_seconds,
-        "index_mb": dir_size_mb(index_dir),
+        "index_mb": dir_size_mb(index_dir), "load_average": [load_before, os.getloadavg()[0]],
     }
     logger.info("ingest %s: %d chunks in %.1f s", label, len(texts), t.seconds)
     return {"result": result, "pipeline": pipeline, "texts": texts, "counting": counting}
@@ -93,9 +95,11 @@ def reference_encode(torch_embedder: Any, texts: list[str], tokens: int) -> dict
     """The plain loop: ``SentenceTransformer.encode(texts, batch_size=32)``, float32, torch."""
     if getattr(torch_embedder, "backend", "torch") != "torch" or getattr(torch_embedder, "batch_size", 32) != 32:
         raise ValueError("the reference is the torch backend at batch size 32")
+    load_before = os.getloadavg()[0]
     with Timer() as t:
         torch_embedder.encode_documents(texts)
     return {"backend": "reference: SentenceTransformer.encode (torch fp32, batch 32)", "seconds": t.seconds,
+            "load_average": [load_before, os.getloadavg()[0]],
             "chunks": len(texts), "model_tokens": tokens, "chunks_per_s": len(texts) / t.seconds,
             "tokens_per_s": tokens / t.seconds}
 
