@@ -3,18 +3,30 @@
 Sentences are ranked by their similarity to the question (their vectors are computed at ingest),
 then :class:`~rag.spans.SpanExtractor` picks the part of each that answers it. Every answer is a
 slice of a stored document, so its citation is exact by construction.
+
+Whether to answer at all is decided by :class:`NoAnswerModel` from signals of the whole result
+(how similar the best sentence is, how much of the question it covers, how sure retrieval and the
+span scorer are); its output is the ``confidence`` reported with every result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from index import StoredChunk
+from index.lexical import tokenize
 from rag.spans import SpanExtractor
 from rag.types import Answer, Citation
 
-__all__ = ["Answerer", "AnswerSet", "citation_for"]
+__all__ = ["Answerer", "AnswerSet", "NoAnswerModel", "citation_for", "DEFAULT_NO_ANSWER_MODEL", "SIGNALS"]
+
+DEFAULT_NO_ANSWER_MODEL = Path(__file__).with_name("models") / "no_answer.json"
+SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap")
+_NO_SPAN = -5.0  # the span signal when no candidate span beat the whole sentence
 
 # For each chunk: its sentences as document offsets, and their vectors (computed at ingest).
 SentenceVectors = dict[int, tuple[list[tuple[int, int]], np.ndarray]]
@@ -26,31 +38,57 @@ def citation_for(chunk: StoredChunk, start: int, end: int) -> Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class NoAnswerModel:
+    """``confidence = sigmoid(bias + sum(weight * signal))``; below ``threshold`` means "no answer"."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+    def confidence(self, signals: dict[str, float]) -> float:
+        z = self.bias + sum(w * signals[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_NO_ANSWER_MODEL) -> NoAnswerModel:
+        body = json.loads(path.read_text())
+        return cls(weights=body["weights"], bias=body["bias"], threshold=body["threshold"])
+
+    def save(self, path: Path, *, about: dict | None = None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"weights": self.weights, "bias": self.bias, "threshold": self.threshold,
+                                    "about": about or {}}, indent=1))
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerSet:
     answers: list[Answer]
     confidence: float
     no_answer: bool
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 class Answerer:
-    """Scores the sentences of the top passages against the question.
+    """Picks answers from the top passages, or decides there is none.
 
     Args:
         passages: how many top passages to take sentences from.
         max_answers: how many answers to return at most.
-        no_answer_threshold: below this best-sentence similarity the result is "no answer".
         spans: finds short answers inside sentences; ``None`` returns whole sentences.
+        no_answer: the abstention model; default: the shipped one.
+        no_answer_threshold: overrides the model's threshold (0 never abstains, 1 always does).
     """
 
-    def __init__(self, *, passages: int = 3, max_answers: int = 3, no_answer_threshold: float = 0.3,
-                 spans: SpanExtractor | None = None) -> None:
+    def __init__(self, *, passages: int = 3, max_answers: int = 3, spans: SpanExtractor | None = None,
+                 no_answer: NoAnswerModel | None = None, no_answer_threshold: float | None = None) -> None:
         self.passages = passages
         self.max_answers = max_answers
-        self.no_answer_threshold = no_answer_threshold
         self.spans = spans
+        self.no_answer = no_answer or NoAnswerModel.load()
+        self.threshold = self.no_answer.threshold if no_answer_threshold is None else no_answer_threshold
 
     def answer(self, question: str, query_vector: np.ndarray, chunks: list[StoredChunk],
-               sentences: SentenceVectors) -> AnswerSet:
+               sentences: SentenceVectors, *, fused_scores: list[float] | None = None) -> AnswerSet:
         top = [c for c in chunks[: self.passages] if c.chunk_id in sentences]
         candidates: list[tuple[StoredChunk, int, int]] = []
         vectors: list[np.ndarray] = []
@@ -66,9 +104,6 @@ class Answerer:
             return AnswerSet([], 0.0, True)
         similarity = np.stack(vectors) @ np.asarray(query_vector, dtype=np.float32).ravel()
         order = np.argsort(-similarity, kind="stable")[: self.max_answers]
-        confidence = float(similarity[order[0]])
-        if confidence < self.no_answer_threshold:
-            return AnswerSet([], confidence, True)
         texts = [self._text(*candidates[i]) for i in order]
         short = self.spans.best_spans(question, texts) if self.spans is not None else [None] * len(texts)
         answers = []
@@ -77,7 +112,25 @@ class Answerer:
             a, b = (start + span.start, start + span.end) if span is not None else (start, end)
             answers.append(Answer(text=self._text(chunk, a, b), score=float(similarity[i]), sentence=text,
                                   sentence_start=start, sentence_end=end, citation=citation_for(chunk, a, b)))
-        return AnswerSet(answers, confidence, False)
+        signals = self._signals(question, similarity, order, texts[0], short[0], fused_scores or [])
+        confidence = self.no_answer.confidence(signals)
+        no_answer = confidence < self.threshold
+        return AnswerSet([] if no_answer else answers, confidence, no_answer, signals)
+
+    @staticmethod
+    def _signals(question: str, similarity: np.ndarray, order: np.ndarray, best_sentence: str,
+                 best_span, fused: list[float]) -> dict[str, float]:
+        asked = set(tokenize(question))
+        covered = len(asked & set(tokenize(best_sentence))) / len(asked) if asked else 0.0
+        ranked = similarity[order]
+        return {
+            "sentence": float(ranked[0]),
+            "sentence_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else float(ranked[0]),
+            "coverage": covered,
+            "span": best_span.score if best_span is not None else _NO_SPAN,
+            "fused": fused[0] if fused else 0.0,
+            "fused_gap": fused[0] - fused[1] if len(fused) > 1 else 0.0,
+        }
 
     @staticmethod
     def _text(chunk: StoredChunk, start: int, end: int) -> str:

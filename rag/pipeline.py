@@ -238,11 +238,13 @@ class Pipeline:
         chunks = [stored[c.chunk_id] for c in candidates if c.chunk_id in stored]
         sentences = snapshot.sentences([c.chunk_id for c in chunks[: self.answerer.passages]])
         t1 = time.perf_counter()
-        answers = self.answerer.answer(question, vector, chunks, sentences)
+        answers = self.answerer.answer(question, vector, chunks, sentences,
+                                       fused_scores=[c.score for c in candidates if c.chunk_id in stored])
         t2 = time.perf_counter()
         passages = self._passages(snapshot, candidates)
         return AskResult(
             question=question, no_answer=answers.no_answer, confidence=answers.confidence,
+            no_answer_threshold=self.answerer.threshold, signals=answers.signals,
             answers=answers.answers, passages=passages,
             timings_ms={"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
                         "total": (time.perf_counter() - t0) * 1000},

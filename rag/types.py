@@ -130,12 +130,15 @@ class AskResult:
     answers: list[Answer]
     passages: list[Passage]
     timings_ms: dict[str, float]
+    no_answer_threshold: float = 0.0  # ``no_answer`` is ``confidence < no_answer_threshold``
+    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "no_answer": self.no_answer,
             "confidence": round(self.confidence, 4),
+            "no_answer_threshold": round(self.no_answer_threshold, 4),
             "answers": [a.to_dict() for a in self.answers],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {name: round(ms, 2) for name, ms in self.timings_ms.items()},

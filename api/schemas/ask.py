@@ -63,7 +63,8 @@ class AskPublic(BaseModel):
 
     question: str
     no_answer: bool
-    confidence: float
+    confidence: float = Field(description="how sure the service is that the documents answer the question (0-1)")
+    no_answer_threshold: float = Field(description="the confidence below which it answers no_answer")
     answers: list[AnswerPublic]
     passages: list[PassagePublic]
     timings_ms: dict[str, float]
