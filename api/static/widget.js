@@ -339,7 +339,9 @@
         "aria-label": "Open the source: " + chipLabel(citation).replace(" \u00b7 p. ", ", page ") +
           ", characters " + citation.char_start + " to " + citation.char_end,
       }, [svgIcon("M6 2h9l5 5v15H6zM14 3v5h5"), el("span", { text: chipLabel(citation) })]);
-      chip.addEventListener("click", function () { openSource(citation, chip); });
+      var context = typeof answer.sentence_start === "number"
+        ? { start: answer.sentence_start, end: answer.sentence_end } : null;
+      chip.addEventListener("click", function () { openSource(citation, chip, context); });
       block.appendChild(el("div", { className: "citations" }, [chip]));
       return block;
     }
@@ -354,7 +356,31 @@
       return documents[docId];
     }
 
-    function openSource(citation, opener) {
+    // The document as text nodes: the cited characters in a <mark>, inside a softer highlight of
+    // their sentence when there is one. Offsets are code points; `context` may be null.
+    function sourceNodes(text, citation, context) {
+      var span = [codePointsToIndex(text, citation.char_start), codePointsToIndex(text, citation.char_end)];
+      var outer = span;
+      if (context && context.start <= citation.char_start && citation.char_end <= context.end) {
+        outer = [codePointsToIndex(text, context.start), codePointsToIndex(text, context.end)];
+      }
+      var fragment = document.createDocumentFragment();
+      fragment.appendChild(document.createTextNode(text.slice(0, outer[0])));
+      var holder = fragment;
+      if (outer !== span) {
+        holder = el("span", { className: "cited-context" });
+        fragment.appendChild(holder);
+      }
+      holder.appendChild(document.createTextNode(text.slice(outer[0], span[0])));
+      var mark = el("mark", { className: "cited", tabindex: "-1", "aria-label": "Cited passage" },
+        [text.slice(span[0], span[1])]);
+      holder.appendChild(mark);
+      holder.appendChild(document.createTextNode(text.slice(span[1], outer[1])));
+      fragment.appendChild(document.createTextNode(text.slice(outer[1])));
+      return { fragment: fragment, mark: mark };
+    }
+
+    function openSource(citation, opener, context) {
       openedFrom = opener;
       ui.viewer.hidden = false;
       ui.viewerTitle.textContent = citation.title || citation.source || "Source";
@@ -363,12 +389,7 @@
       ui.viewer.setAttribute("aria-busy", "true");
       ui.viewerBack.focus();
       fetchDocument(citation.doc_id).then(function (doc) {
-        var text = doc.text || "";
-        var start = codePointsToIndex(text, citation.char_start);
-        var end = start + codePointsToIndex(text.slice(start), citation.char_end - citation.char_start);
-        var parts = highlighted(text, start, end, "cited");
-        parts.mark.setAttribute("tabindex", "-1");
-        parts.mark.setAttribute("aria-label", "Cited passage");
+        var parts = sourceNodes(doc.text || "", citation, context);
         ui.viewerText.textContent = "";
         ui.viewerText.appendChild(parts.fragment);
         ui.viewerMeta.textContent = (doc.source || "") + (citation.page ? " \u00b7 page " + citation.page : "") +

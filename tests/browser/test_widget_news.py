@@ -32,7 +32,7 @@ def _focused(page) -> str:
 
 
 def test_full_page_answer_highlight_and_cited_source(new_page, news_api, shots):
-    expected = httpx.post(f"{news_api}/ask", json={"question": QUESTION}).json()["answers"][0]
+    expected = httpx.post(f"{news_api}/ask", json={"question": QUESTION}, timeout=60).json()["answers"][0]
     page = new_page(width=900, height=520)
     page.goto(f"{news_api}/")
 
@@ -55,6 +55,8 @@ def test_full_page_answer_highlight_and_cited_source(new_page, news_api, shots):
     document_text = AMBASSADOR_FILE.read_text(encoding="utf-8")
     c = expected["citation"]
     assert cited.text_content() == document_text[c["char_start"]:c["char_end"]]
+    # Its sentence is highlighted around it, more softly.
+    assert page.locator(".source-text .cited-context").text_content() == expected["sentence"]
     assert page.locator(".source-text").text_content() == document_text  # the whole file, as text
     # Scrolled so the cited characters are in view, in a viewer too short to show them unscrolled.
     assert page.locator(".source-text").evaluate("el => el.scrollTop") > 0
