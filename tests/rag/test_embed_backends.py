@@ -78,3 +78,15 @@ def test_the_default_backend_is_onnx_float():
 def test_unknown_backend_is_a_model_error():
     with pytest.raises(ModelError, match="onnx-int8"):
         SentenceTransformerEmbedder(backend="tensorrt")
+
+
+def test_the_weights_hash_is_remembered_and_redone_when_the_file_changes(tmp_path):
+    from rag.embed import _weights_sha256, file_sha256
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"one")
+    cache = tmp_path / "cache"
+    assert _weights_sha256(weights, cache) == file_sha256(weights)
+    assert len(list((cache / "sha256").iterdir())) == 1
+    weights.write_bytes(b"three")  # another size: another key
+    assert _weights_sha256(weights, cache) == file_sha256(weights)
