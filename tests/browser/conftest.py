@@ -56,7 +56,8 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, tmp_path):
-    """``new_page(width=..., height=...)``: a fresh page; fails the test on any uncaught script error."""
+    """``new_page(width=..., height=...)``: a fresh page; fails the test on any uncaught script error
+    or Content-Security-Policy violation."""
     contexts, errors = [], []
 
     def make(*, width: int = 1000, height: int = 760, **options):
@@ -65,6 +66,8 @@ def new_page(browser, tmp_path):
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
         return page
 
     yield make
