@@ -104,22 +104,27 @@ def reference_encode(torch_embedder: Any, texts: list[str], tokens: int) -> dict
             "tokens_per_s": tokens / t.seconds}
 
 
-def build_corpus(out_dir: Path, squad: Squad, *, sources: list[str], min_chunks: int, chunker: Any) -> dict:
-    """Generated ``.txt`` documents plus the SQuAD paragraphs as JSONL, holding ≥ ``min_chunks`` chunks."""
+def build_corpus(out_dir: Path, squad: Squad, *, sources: list[str], min_chunks: int,
+                 chunker: Any) -> tuple[dict, list[str]]:
+    """Generated ``.txt`` documents plus the SQuAD paragraphs as JSONL, holding ≥ ``min_chunks`` chunks.
+
+    Returns a description and the chunk texts, chunked exactly as ingest will chunk them.
+    """
     shutil.rmtree(out_dir, ignore_errors=True)
     write_squad_jsonl(squad, out_dir / "squad.jsonl")
-    chunks = sum(len(chunker.chunk(doc)) for path in iter_files([out_dir]) for doc in load_file(path)[0])
+    texts = [c.text for path in iter_files([out_dir]) for doc in load_file(path)[0] for c in chunker.chunk(doc)]
     generated = 0
     seed = 0
-    while chunks < min_chunks:
+    while len(texts) < min_chunks:
         # About 6 chunks per generated document; top up until there are enough.
-        batch = max(1, (min_chunks - chunks) // 6 + 1)
+        batch = max(1, (min_chunks - len(texts)) // 6 + 1)
         paths = generate_corpus(out_dir / f"part-{seed:02d}", sources=sources, documents=batch, seed=seed)
-        chunks += sum(len(chunker.chunk(doc)) for path in paths for doc in load_file(path)[0])
+        texts += [c.text for path in paths for doc in load_file(path)[0] for c in chunker.chunk(doc)]
         generated += batch
         seed += 1
-    return {"dir": str(out_dir), "generated_documents": generated, "squad_documents": len(squad.records),
-            "chunks_expected": chunks, "mb": dir_size_mb(out_dir)}
+    info = {"dir": str(out_dir), "generated_documents": generated, "squad_documents": len(squad.records),
+            "chunks_expected": len(texts), "mb": dir_size_mb(out_dir)}
+    return info, texts
 
 
 def _find_metric(report: Any, name: str) -> float | None:
