@@ -117,3 +117,25 @@ def test_wrong_shape_is_refused():
     index = create_vector_index("ivf-sq8", 8)
     with pytest.raises(ValueError):
         index.add(np.arange(3, dtype=np.int64), np.zeros((3, 4), dtype=np.float32))
+
+
+def test_an_index_directory_built_with_ivf_sq8_ingests_answers_deletes_and_checks(tmp_path, fake_embedder):
+    from index import IndexDirectory, IndexSettings
+    from rag import Pipeline
+    from rag.chunking import ChunkingConfig
+
+    chunking = ChunkingConfig()
+    settings = IndexSettings(model_name=fake_embedder.name, model_sha256=fake_embedder.sha256,
+                             dimension=fake_embedder.dimension, tokenizer=chunking.tokenizer,
+                             chunking=chunking.to_dict(), vector_index="ivf-sq8")
+    pipeline = Pipeline(IndexDirectory.open(tmp_path / "index", settings), fake_embedder)
+    records = [{"id": f"d{i}", "text": f"Document {i} is about the {word} of the valley."}
+               for i, word in enumerate(["river", "mountain", "forest", "village"])]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(__import__("json").dumps(r) for r in records), encoding="utf-8")
+    pipeline.ingest([path])
+    pipeline.delete("d0")
+    reopened = Pipeline.open(tmp_path / "index", embedder=fake_embedder, create=False)
+    assert reopened.directory.settings.vector_index == "ivf-sq8"  # the index keeps its kind
+    assert reopened.check().ok
+    assert [p.citation.doc_id for p in reopened.retrieve("the forest of the valley", k=1, mode="dense")] == ["d2"]
