@@ -30,7 +30,7 @@ QUESTION_TYPES = ("person", "date", "number", "place", "what", "reason", "other"
 LABELS = ("PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINAL", "QUANTITY", "MONEY",
           "PERCENT", "ORDINAL", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT", "NP")
 DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "other")
-_N_FEATURES = len(QUESTION_TYPES) * len(LABELS) + len(DEPS) + 13
+_N_FEATURES = len(QUESTION_TYPES) * len(LABELS) + len(DEPS) + 18
 
 _TYPE_PATTERNS = (
     ("number", r"\bhow (many|much|long|far|old|large|big|high|tall|often|fast|heavy)\b"
@@ -114,7 +114,8 @@ def span_features(question: Any, qtype: str, sentence: Any, span: Any) -> np.nda
     distance = min((min(abs(m - span.start), abs(m - (span.end - 1))) for m in matches), default=20)
     nearby = sum(span.start - 6 <= m < span.end + 6 for m in matches)
     length = len(words)
-    features[base:base + 13] = [
+    wh_noun = _wh_noun(question)
+    features[base:base + 18] = [
         overlap,
         overlap >= 1.0,
         min(distance, 20) / 20,
@@ -127,9 +128,22 @@ def span_features(question: Any, qtype: str, sentence: Any, span: Any) -> np.nda
         bool(span.label_),
         len({sentence[m].lower_ for m in matches}) / max(1, len(asked)),
         span.root.head.lower_ in asked,
+        bool(matches) and span.end <= min(matches),  # before every word the question mentions
+        bool(matches) and span.start > max(matches),  # after all of them
+        wh_noun is not None and wh_noun in {t.lower_ for t in span},  # "what river" -> "the Nile river"
+        wh_noun is not None and span.root.lower_ == wh_noun,
+        span.root.like_num or any(t.like_num for t in span),
         1.0,
     ]
     return features
+
+
+def _wh_noun(question: Any) -> str | None:
+    """The noun a "what/which" question names as its answer type ("which river" -> "river")."""
+    for token in question:
+        if token.lower_ in ("what", "which") and token.head.pos_ == "NOUN" and token.head.i > token.i:
+            return token.head.lower_
+    return None
 
 
 class SpanModel:
