@@ -19,6 +19,8 @@ from rag.types import Chunk, Document, DocumentInfo
 
 __all__ = ["Store", "StoredChunk"]
 
+_SQLITE_MAX = 2**63 - 1
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id       TEXT PRIMARY KEY,
@@ -188,7 +190,8 @@ class Store:
             "SELECT d.doc_id, d.title, d.source, length(d.text), "
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.content_hash, d.metadata, d.page_starts "
             "FROM documents d ORDER BY d.added_at, d.doc_id LIMIT ? OFFSET ?",
-            (-1 if k is None else k, offset),
+            # SQLite integers are 64-bit: a larger offset or k (say, from a query string) means "all".
+            (-1 if k is None else min(k, _SQLITE_MAX), min(offset, _SQLITE_MAX)),
         )
         return [
             DocumentInfo(
