@@ -31,6 +31,7 @@ LABELS = ("PERSON", "ORG", "NORP", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINA
           "PERCENT", "ORDINAL", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT", "NP")
 DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "other")
 _N_FEATURES = len(QUESTION_TYPES) * len(LABELS) + len(DEPS) + 18
+_REPEATS_QUESTION = len(QUESTION_TYPES) * len(LABELS) + len(DEPS) + 1  # the "overlap >= 1" feature
 
 _TYPE_PATTERNS = (
     ("number", r"\bhow (many|much|long|far|old|large|big|high|tall|often|fast|heavy)\b"
@@ -156,7 +157,9 @@ class SpanModel:
         self.sentence_fallback = sentence_fallback
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.weights
+        """Scores of candidate rows; one that only repeats the question's words never wins."""
+        scores = features @ self.weights
+        return np.where(features[:, _REPEATS_QUESTION] > 0, -np.inf, scores)
 
     def save(self, path: Path, *, about: dict[str, Any] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +195,7 @@ class SpanExtractor:
                 continue
             scores = self.model.score(np.stack([span_features(qdoc, qtype, doc, s) for s in spans]))
             best = int(np.argmax(scores))
-            if scores[best] < self.model.sentence_fallback:
+            if not np.isfinite(scores[best]) or scores[best] < self.model.sentence_fallback:
                 results.append(None)
             else:
                 span = spans[best]

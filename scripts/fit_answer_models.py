@@ -81,7 +81,6 @@ def main() -> None:
     for fold in folds:
         train = np.array([items[o][0] in fold for o in owner])
         weights = fit(X[train], y[train])
-        scores = X @ weights
         for n, item in enumerate(items):
             if item[0] in fold:
                 continue
@@ -90,7 +89,7 @@ def main() -> None:
                 held_out["f1"].append(0.0)
                 held_out["em"].append(0.0)
                 continue
-            best = texts[rows[np.argmax(scores[rows])]]
+            best = texts[rows[np.argmax(SpanModel(weights).score(X[rows]))]]
             held_out["f1"].append(max_over_golds(f1_score, best, item[2]))
             held_out["em"].append(max_over_golds(exact_match, best, item[2]))
     print(f"held-out span F1 {np.mean(held_out['f1']):.3f}, EM {np.mean(held_out['em']):.3f} "
