@@ -114,6 +114,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     dataset = load_dataset(args.qa).limited(args.limit)
     if dataset.documents is not None and args.corpus:
         raise DatasetError(f"{args.qa} is SQuAD JSON and brings its own documents; --corpus is for JSONL files")
@@ -142,6 +143,8 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
         "retrieve_k": RETRIEVE_K, "rank_cutoff": RANK_CUTOFF, "model": embedder.name,
         "model_sha256": embedder.sha256, "chunking": pipeline.chunking.to_dict(),
         "answerer": _answerer_config(pipeline), "index": index,
+        # timings mean little without the machine's load: other work on a 2-core box doubles latency
+        "machine": {"cpus": os.cpu_count(), "loadavg_1m": [round(load_start, 2), round(os.getloadavg()[0], 2)]},
     }
     report = build_report(evaluation, config=config, index_build_s=index_s)
 

@@ -127,8 +127,9 @@ def load_squad(path: str | os.PathLike[str]) -> QADataset:
                 raise DatasetError(f"{where}.paragraphs[{p}]: a paragraph needs a \"context\" string")
             doc_id = f"{title}#{p}"
             try:
-                documents.append(record_to_document({"id": doc_id, "title": title, "text": paragraph["context"]},
-                                                    default_id=doc_id, source=path.name))
+                # SQuAD titles are Wikipedia page names ("European_Union_law"); shown as words
+                record = {"id": doc_id, "title": title.replace("_", " "), "text": paragraph["context"]}
+                documents.append(record_to_document(record, default_id=doc_id, source=path.name))
             except DocumentError as exc:
                 raise DatasetError(f"{where}.paragraphs[{p}]: {exc}") from exc
             for q, qa in enumerate(paragraph.get("qas") or []):

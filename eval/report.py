@@ -202,6 +202,9 @@ def markdown_summary(report: dict[str, Any], *, seconds: float | None = None, no
               f", {index.get('documents', '?')} documents, {index.get('chunks', '?')} chunks)")
     if seconds is not None:
         timing += f" · run {seconds:.1f} s"
+    machine = config.get("machine") or {}
+    if machine.get("loadavg_1m"):
+        timing += f" · {machine.get('cpus', '?')} CPUs, load average {' → '.join(map(str, machine['loadavg_1m']))}"
     lines.append(timing)
     lines.extend(notes)
     return "\n".join(lines) + "\n"

@@ -28,6 +28,15 @@ def test_squad_questions_carry_their_paragraph_and_answers(squad_file):
     assert by_id["q5"].gold_doc_ids == ("Rivers#1",)  # unanswerable, but written from that paragraph
 
 
+def test_squad_titles_read_as_words_ids_keep_them(tmp_path):
+    body = squad_body()
+    body["data"][0]["title"] = "Big_Cats"
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(body))
+    doc = load_squad(path).documents[0]
+    assert (doc.doc_id, doc.title) == ("Big_Cats#0", "Big Cats")
+
+
 def test_squad_v1_has_only_answerable_questions(tmp_path):
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(squad_body(version="1.1")))
