@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +31,7 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 def serve(index_dir: Path, *, log_path: Path, real_model: bool = False, env: dict[str, str] | None = None,
           log_level: str = "info") -> Iterator[tuple[str, subprocess.Popen]]:
     """Start the server, wait until ``/readyz`` answers; yields (base URL, process). Stops it after."""
-    from tests.api.servers import free_port, wait_ready
-
-    port = free_port()
+    port = _free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     child_env.update(env or {})
     command = [sys.executable, "-m", "tests.reliability.server", str(index_dir), str(port), log_level]
@@ -41,7 +41,7 @@ def serve(index_dir: Path, *, log_path: Path, real_model: bool = False, env: dic
         process = subprocess.Popen(command, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT)
         base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(base_url, process=process, timeout=180)
+            _wait_ready(base_url, process, timeout=180)
             yield base_url, process
         finally:
             if process.poll() is None:
@@ -51,6 +51,28 @@ def serve(index_dir: Path, *, log_path: Path, real_model: bool = False, env: dic
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen, *, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{base_url} not ready after {timeout} s")
 
 
 def main(argv: list[str]) -> None:
