@@ -7,6 +7,7 @@ is the long run recorded in the README.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
 from tests.reliability.concurrency import index_contents, replay, run_concurrency, validate_answers
+from tests.reliability.report import record
 from tests.reliability.server import serve
 
 SECONDS = float(os.environ.get("RAG_CONCURRENCY_SECONDS", "15"))
@@ -40,6 +42,9 @@ def test_readers_and_a_writer_through_http_end_where_a_sequential_run_ends(tmp_p
     assert served["chunks"] == sequential["chunks"]
     assert served["faiss_ids"] == sequential["faiss_ids"] == served["vector_ids"] == sequential["vector_ids"]
     assert np.array_equal(served["vectors"], sequential["vectors"])
+    record("concurrency", {"seconds": SECONDS, "readers": 8, "writes": dict(Counter(op.kind for op in run.applied)),
+                           "asks": len(run.asks), "errors": len(run.errors), "chunks_cited": len(cited),
+                           "final_documents": len(served["documents"]), "final_chunks": len(served["chunks"])})
 
 
 def test_the_citation_check_rejects_a_chunk_that_never_existed():

@@ -2,8 +2,7 @@
 invalid, must never get a 5xx, and every response must conform to the schema (status, content
 type, headers, body).
 
-``RAG_FUZZ_EXAMPLES`` sets the cases per operation (default 300; the README's long run used more);
-``RAG_FUZZ_REPORT=FILE`` writes the status codes seen per operation.
+``RAG_FUZZ_EXAMPLES`` sets the cases per operation (default 300; the README's long run used more).
 Checks left out, and why:
 
 * ``positive_data_acceptance``: a schema cannot say "only .txt/.md/.html/.pdf/.json uploads", so a
@@ -15,11 +14,10 @@ Checks left out, and why:
 from __future__ import annotations
 
 import atexit
-import json
 import os
-from collections import Counter
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from schemathesis.specs.openapi.checks import (allow_header_conformance, ignored
 from api import Settings, create_app
 from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
+from tests.reliability.report import record
 
 EXAMPLES = int(os.environ.get("RAG_FUZZ_EXAMPLES", "300"))
 KEY = "fuzz-key-d41d8cd98f00b204e980"
@@ -91,9 +90,8 @@ def test_fuzzing_reached_the_handlers():
     """The cases were not all refused at the door: every operation answered 2xx many times."""
     if not STATUSES:
         pytest.skip("run together with test_fuzz_with_the_key")
-    if os.environ.get("RAG_FUZZ_REPORT"):  # the figures for the README's long run
-        Path(os.environ["RAG_FUZZ_REPORT"]).write_text(json.dumps(
-            {op: dict(sorted(statuses.items())) for op, statuses in STATUSES.items()}, indent=1))
+    record("fuzz", {"examples_per_operation": EXAMPLES,
+                    "statuses": {op: dict(sorted(statuses.items())) for op, statuses in STATUSES.items()}})
     for operation, statuses in STATUSES.items():
         ok = sum(n for status, n in statuses.items() if 200 <= status < 300)
         wanted = EXAMPLES // 10 if operation in {"POST /ask", "GET /documents", "POST /documents"} else 1

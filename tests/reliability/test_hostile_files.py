@@ -17,6 +17,7 @@ from rag.errors import DocumentError
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import load_bytes, load_file
 from tests.conftest import NEWS_DIR, REPO
+from tests.reliability.report import record
 from tests.reliability.hostile import (BIG_FILE_MB, HOSTILE_FILES, TRAVERSAL_NAMES, Hostile, fingerprint,
                                        write_big_text)
 
@@ -130,6 +131,7 @@ def test_a_50_mb_text_file_is_refused_unread_and_memory_stays_flat(tmp_path: Pat
     assert f"file too large: {BIG_FILE_MB} MB" in skipped[0]["reason"] and "split it" in skipped[0]["reason"]
     assert len(result["report"]["added"]) == 1
     # Peak resident memory grew by far less than the file: it was never read.
+    record("ingest_50mb", {"peak_rss_mb_before": round(result["before"], 1), "after": round(result["after"], 1)})
     assert result["after"] - result["before"] < 20, result
 
 
@@ -228,6 +230,7 @@ def test_rag_ingest_cli_with_every_hostile_file_and_the_chinese_news_article(tmp
     second = json.loads(again.stdout)
     assert len(second["unchanged"]) == expected_added and not second["added"]
     assert any("file too large: 50 MB" in s["reason"] for s in second["skipped"])
+    record("cli_hostile", {"peak_rss_mb_without_50mb_file": _peak(small), "with": _peak(again)})
     assert _peak(again) < _peak(small) + 60, (_peak(small), _peak(again))
 
     check = _cli("--index", index, "check", "--json")

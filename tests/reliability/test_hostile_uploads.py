@@ -13,6 +13,7 @@ from api import Settings, create_app
 from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
 from tests.reliability.hostile import BIG_FILE_MB, HOSTILE_FILES, TRAVERSAL_NAMES, Hostile, fingerprint, write_big_text
+from tests.reliability.report import record
 from tests.reliability.server import rss_mb, serve
 
 # What each refusal looks like over HTTP.
@@ -102,4 +103,5 @@ def test_a_50_mb_upload_is_refused_and_the_server_memory_does_not_move(tmp_path:
     assert "larger than the limit of 20" in declared.json()["error"]["message"]
     assert streamed_status == 413
     assert documents == 1
+    record("upload_50mb", {"server_peak_rss_mb_before": round(before, 1), "after": round(after, 1)})
     assert after - before < BIG_FILE_MB / 2, (before, after)  # never held whole in memory

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.reliability.load import QUESTIONS, build_index, run_load
+from tests.reliability.report import record
 from tests.reliability.server import serve
 
 SECONDS = float(os.environ.get("RAG_LOAD_SECONDS", "20"))
@@ -26,6 +27,7 @@ def test_sustained_load_has_no_errors_and_memory_stays_flat(tmp_path: Path):
                 client.post("/ask", json={"question": question}).raise_for_status()
         report = run_load(url, rate=RATE, seconds=SECONDS, doc_ids=doc_ids, pid=process.pid)
     summary = report.summary(reference=5.0)
+    record("load", summary)
     assert report.error_count == 0, summary
     assert report.sent >= RATE * SECONDS * 0.97, summary  # the schedule was kept: nothing dropped
     assert sum(n for key, n in report.statuses.items() if key.startswith("ask ")) >= RATE * SECONDS * 0.15, summary
