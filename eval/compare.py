@@ -119,7 +119,7 @@ def markdown_comparison(comparison: Comparison, *, baseline_name: str) -> str:
         name = f"**{row.name}**" if row.primary else row.name
         delta = "–" if row.delta is None else f"{row.delta:+.{digits}f}"
         ci = "–" if row.ci is None else f"[{row.ci[0]:+.3f}, {row.ci[1]:+.3f}]"
-        p = "–" if row.p_value is None else f"{row.p_value:.3f}"
+        p = "–" if row.p_value is None else "<0.001" if row.p_value < 0.001 else f"{row.p_value:.3f}"
         flag = ""
         if row.regressed:
             flag = f"REGRESSION (> {comparison.max_drop:g} drop)"

@@ -132,6 +132,7 @@ class QuestionResult:
             "contains_gold": self.contains_gold,
             "citations_valid": self.n_valid_citations == self.n_answers,
             "latency_ms": round(self.latency_ms, 2),
+            "timings_ms": {name: round(ms, 2) for name, ms in self.timings_ms.items()},
             "pass": self.passed,
         }
 
