@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--questions", type=int, metavar="N", help="questions per latency run (default 300)")
     parser.add_argument("--torch-ingest", action="store_true",
                         help="also ingest the SQuAD paragraphs with the torch backend (slow; the old default)")
+    parser.add_argument("--skip-squad-ingest", action="store_true",
+                        help="skip the ingest runs on the SQuAD paragraphs (the generated corpus is still measured)")
     parser.add_argument("--squad", type=Path, default=_SHARED / "eval" / "squad2-dev-public.json", metavar="FILE")
     parser.add_argument("--news", type=Path, default=_SHARED / "corpus" / "news", metavar="DIR",
                         help="more text for the corpus generator (optional)")
@@ -97,14 +99,17 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         logger.info("ingest: SQuAD paragraphs")
         runs = {}
         labels = ("default", "int8", "torch") if args.torch_ingest else ("default", "int8")
+        if args.skip_squad_ingest:
+            labels = ()
+            runs["default"] = {"pipeline": Pipeline.open(work / "squad-default", embedder=embedders["default"])}
         for label in labels:
             if embedders[label] is None:
                 continue
             runs[label] = ingest.ingest_run(getattr(embedders[label], "backend", label), embedders[label],
                                             [squad_file], work / f"squad-{label}", count_tokens=count)
             ing["squad"].append(runs[label]["result"])
-        texts = runs["default"]["texts"]
-        if embedders["torch"] is not None:
+        if embedders["torch"] is not None and labels:
+            texts = runs["default"]["texts"]
             ing["squad"].insert(0, ingest.reference_encode(embedders["torch"], texts,
                                                            runs["default"]["result"]["model_tokens"]))
         _checkpoint(results, out)
