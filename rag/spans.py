@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,12 @@ class SpanModel:
         return cls(np.array(body["weights"], dtype=np.float32), sentence_fallback=body["sentence_fallback"])
 
 
+@lru_cache(maxsize=8192)
+def _parse_sentence(text: str) -> Any:
+    """A sentence's parse, cached: popular passages come back question after question."""
+    return load_nlp()(text)
+
+
 class SpanExtractor:
     """Finds the best short answer inside sentences.
 
@@ -184,11 +191,10 @@ class SpanExtractor:
 
     def best_spans(self, question: str, sentences: list[str]) -> list[Span | None]:
         """For each sentence, its best span, or None where no candidate beats the whole sentence."""
-        nlp = load_nlp()
-        qdoc = nlp(question)
+        qdoc = load_nlp()(question)
         qtype = question_type(question)
         results: list[Span | None] = []
-        for doc in nlp.pipe(sentences):
+        for doc in map(_parse_sentence, sentences):
             spans = span_candidates(doc)
             if not spans:
                 results.append(None)
