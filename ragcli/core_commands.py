@@ -89,9 +89,22 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_directory(args: argparse.Namespace):
+    """The index as it is on disk, with its own settings: checking needs no embedding model."""
+    from pathlib import Path
+
+    from index import IndexDirectory
+    from rag.errors import IndexStoreError
+
+    manifest = IndexDirectory(Path(args.index), None).read_manifest()
+    if manifest is None:
+        raise IndexStoreError(f"no index at {args.index}")
+    return IndexDirectory.open(args.index, manifest.settings, create=False)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    pipeline = _pipeline(args)
-    report = pipeline.repair() if args.repair else pipeline.check()
+    directory = _index_directory(args)
+    report = directory.repair() if args.repair else directory.check()
     if args.json:
         _print_json(report.to_dict())
     else:
