@@ -115,6 +115,8 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
+    # the code this run loads (the checkout eval/ lives in), taken now: others may commit meanwhile
+    commit, dirty = git_commit(Path(__file__).resolve().parents[1])
     dataset = load_dataset(args.qa).limited(args.limit)
     if dataset.documents is not None and args.corpus:
         raise DatasetError(f"{args.qa} is SQuAD JSON and brings its own documents; --corpus is for JSONL files")
@@ -153,7 +155,6 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
     write_scores(scores_path(report_path), evaluation)
     write_questions(out / "questions.jsonl", evaluation)
     seconds = time.perf_counter() - started
-    commit, dirty = git_commit()
     history_path = Path(args.history or out / "history.jsonl")
     append_history(history_path, history_entry(report, seconds=seconds, commit=commit, dirty=dirty))
 

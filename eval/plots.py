@@ -31,6 +31,7 @@ def plot_run(path: str | os.PathLike[str], *, curve: Sequence[float], label: str
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     FigureCanvasAgg(figure)
@@ -45,6 +46,7 @@ def plot_run(path: str | os.PathLike[str], *, curve: Sequence[float], label: str
             left.plot(*zip(*points, strict=True), linestyle="none", marker="x", markersize=8, color="black",
                       label=f"baseline ({baseline.get('config', {}).get('retrieval', '?')})")
     left.set(title="recall@k (distinct documents)", xlabel="k", ylabel="recall", ylim=(0, 1.02))
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.grid(alpha=0.3)
     left.legend(loc="lower right")
 

@@ -42,7 +42,8 @@ def test_squad_end_to_end(squad_file, tmp_path, fake_embedder, capsys):
     assert fake_embedder.calls - calls <= 7  # the questions' own embeddings only: no document re-embedded
     history = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines()]
     assert [h["config"]["retrieval"] for h in history] == ["hybrid", "bm25"]
-    assert all("git_commit" in h and "time" in h for h in history)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert [h["git_commit"] for h in history] == [head or None] * 2 and all(h["time"] for h in history)
 
 
 def test_baseline_gate(squad_file, tmp_path, fake_embedder, capsys):
