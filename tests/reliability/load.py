@@ -161,9 +161,17 @@ async def _run(base_url: str, *, rate: float, seconds: float, mix: dict[str, int
 def run_load(base_url: str, *, rate: float, seconds: float, doc_ids: list[str], pid: int | None = None,
              mix: dict[str, int] | None = None, seed: int = 0, timeout: float = 15.0,
              max_in_flight: int = 128) -> LoadReport:
-    """Send ``rate`` requests per second for ``seconds`` seconds; returns what came back."""
-    return asyncio.run(_run(base_url, rate=rate, seconds=seconds, mix=mix or DEFAULT_MIX, doc_ids=doc_ids,
-                            pid=pid, seed=seed, timeout=timeout, max_in_flight=max_in_flight))
+    """Send ``rate`` requests per second for ``seconds`` seconds; returns what came back.
+
+    Runs its event loop on a thread of its own: the caller's thread may already have one running
+    (Playwright's sync API leaves one behind in the pytest process).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = _run(base_url, rate=rate, seconds=seconds, mix=mix or DEFAULT_MIX, doc_ids=doc_ids, pid=pid, seed=seed,
+                timeout=timeout, max_in_flight=max_in_flight)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def build_index(index: Path, *, real_model: bool, squad: bool) -> list[str]:
