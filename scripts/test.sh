@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-.venv/bin/python -m pytest "$@"
+pytest_log=$(mktemp)
+.venv/bin/python -m pytest "$@" | tee "$pytest_log"
+pytest_summary=$(tail -n 1 "$pytest_log")
+rm -f "$pytest_log"
 
 # The eval gate: the public SQuAD 2.0 split, scored like `rag eval`, must not fall more than 0.01
 # below the committed baseline on any primary metric (recall@5, mrr@10, contains_gold, f1); exit 3
@@ -20,3 +23,6 @@ else
   .venv/bin/python -m eval --qa "$SQUAD" --retrieval hybrid --out eval-out/gate \
     --baseline eval/baselines/squad2-dev-public.hybrid.json --max-drop 0.01
 fi
+
+# Repeat pytest's summary last, so whoever reads the end of the output sees the test count.
+echo "$pytest_summary"
