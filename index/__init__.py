@@ -4,7 +4,9 @@ The rest of the system talks to :class:`IndexDirectory` and the :class:`Snapshot
 """
 from __future__ import annotations
 
-from index.directory import CheckReport, IndexDirectory, IndexSettings, Manifest, Snapshot, Writer
+from index.check import CheckReport
+from index.directory import IndexDirectory, Snapshot, Writer
+from index.manifest import IndexSettings, Manifest
 from index.lexical import Bm25Index
 from index.store import StoredChunk
 from index.vectors import FaissIndex, VectorIndex, create_vector_index

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -29,101 +28,24 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from index.check import CheckReport, check_generation
 from index.lexical import Bm25Index
+from index.manifest import (BM25_DIR, MANIFEST, SCHEMA_VERSION, SENTENCE_CHUNKS_FILE, SENTENCES_FILE, STORE_FILE,
+                            VECTORS_FILE, IndexSettings, Manifest, fsync_dir, fsync_tree, gen_dir)
 from index.store import Store, StoredChunk
 from index.vectors import VectorIndex, create_vector_index, load_vector_index
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from rag.types import Chunk, Document, DocumentInfo
 
-__all__ = ["IndexSettings", "Manifest", "IndexDirectory", "Snapshot", "Writer", "CheckReport"]
+__all__ = ["IndexDirectory", "Snapshot", "Writer", "CheckReport", "IndexSettings", "Manifest", "MANIFEST"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
-_STORE, _VECTORS, _BM25 = "store.sqlite", "vectors.faiss", "bm25"
-_SENTENCES, _SENTENCE_CHUNKS = "sentences.faiss", "sentence_chunks.npy"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexSettings:
-    """What an index is built with; opening it with different settings is an error."""
-
-    model_name: str
-    model_sha256: str
-    dimension: int
-    tokenizer: str
-    chunking: dict[str, Any]
-    vector_index: str = "flat"
-    bm25: dict[str, float] = field(default_factory=lambda: {"k1": 1.2, "b": 0.75})
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    schema_version: int
-    generation: int
-    settings: IndexSettings
-    documents: int
-    chunks: int
-    created_at: float
-    updated_at: float
-
-    def to_json(self) -> str:
-        body = asdict(self)
-        body["settings"] = asdict(self.settings)
-        return json.dumps(body, indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        body = json.loads(text)
-        body["settings"] = IndexSettings(**body["settings"])
-        return cls(**body)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    for item in sorted(path.rglob("*"), reverse=True):
-        if item.is_file():
-            with open(item, "rb") as f:
-                os.fsync(f.fileno())
-        else:
-            _fsync_dir(item)
-    _fsync_dir(path)
-
-
-def _gen_dir(root: Path, generation: int) -> Path:
-    return root / f"gen-{generation:06d}"
-
-
-@dataclass(slots=True)
-class CheckReport:
-    """What ``IndexDirectory.check`` found; ``ok`` when every store agrees."""
-
-    generation: int
-    documents: int
-    chunks: int
-    problems: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "generation": self.generation, "documents": self.documents,
-                "chunks": self.chunks, "problems": self.problems}
 
 
 class Snapshot:
@@ -132,14 +54,14 @@ class Snapshot:
     def __init__(self, root: Path, manifest: Manifest) -> None:
         self.manifest = manifest
         self.generation = manifest.generation
-        folder = _gen_dir(root, manifest.generation)
+        folder = gen_dir(root, manifest.generation)
         try:
-            self.store = Store(folder / _STORE, readonly=True)
-            self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _VECTORS)
-            self.sentence_vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / _SENTENCES)
-            mapping = np.load(folder / _SENTENCE_CHUNKS)
+            self.store = Store(folder / STORE_FILE, readonly=True)
+            self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / VECTORS_FILE)
+            self.sentence_vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / SENTENCES_FILE)
+            mapping = np.load(folder / SENTENCE_CHUNKS_FILE)
             self._sentence_ids, self._sentence_chunks = mapping[0], mapping[1]
-            self.lexical = Bm25Index.load(folder / _BM25)
+            self.lexical = Bm25Index.load(folder / BM25_DIR)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc} "
                                     "(`rag check --repair` rebuilds FAISS and BM25 from the store)") from exc
@@ -247,11 +169,11 @@ class IndexDirectory:
         with self._locked():
             if self.read_manifest() is not None:
                 return
-            folder = _gen_dir(self.root, 0)
+            folder = gen_dir(self.root, 0)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             empty = [create_vector_index(self.settings.vector_index, self.settings.dimension) for _ in range(2)]
-            self._write_derived(folder, empty[0], empty[1], Store(folder / _STORE))
+            self._write_derived(folder, empty[0], empty[1], Store(folder / STORE_FILE))
             now = time.time()
             self._publish(folder, Manifest(SCHEMA_VERSION, 0, self.settings, 0, 0, now, now))
 
@@ -311,34 +233,34 @@ class IndexDirectory:
     def _sweep(self, keep: int) -> None:
         """Remove every generation but ``keep``: older ones and leftovers of crashed writers."""
         for folder in self.root.glob("gen-*"):
-            if folder.name != _gen_dir(self.root, keep).name:
+            if folder.name != gen_dir(self.root, keep).name:
                 shutil.rmtree(folder, ignore_errors=True)
         for tmp in self.root.glob(f"{MANIFEST}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
     def _write_derived(self, folder: Path, vectors: VectorIndex, sentence_vectors: VectorIndex, store: Store) -> None:
-        vectors.save(folder / _VECTORS)
-        sentence_vectors.save(folder / _SENTENCES)
-        np.save(folder / _SENTENCE_CHUNKS, np.stack(store.sentence_chunk_ids()))
+        vectors.save(folder / VECTORS_FILE)
+        sentence_vectors.save(folder / SENTENCES_FILE)
+        np.save(folder / SENTENCE_CHUNKS_FILE, np.stack(store.sentence_chunk_ids()))
         lexical = Bm25Index(**self.settings.bm25)
         ids, texts = [], []
         for chunk_id, title, text in store.iter_titled_chunk_texts():
             ids.append(chunk_id)
             texts.append(f"{title}\n{text}")  # the title helps tell apart chunks of different documents
         lexical.build(np.array(ids, dtype=np.int64), texts)
-        lexical.save(folder / _BM25)
+        lexical.save(folder / BM25_DIR)
         store.close()
 
     def _publish(self, folder: Path, manifest: Manifest) -> None:
-        _fsync_tree(folder)
-        _fsync_dir(self.root)
+        fsync_tree(folder)
+        fsync_dir(self.root)
         tmp = self.root / f"{MANIFEST}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(manifest.to_json())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.root / MANIFEST)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     # ---- checking ----
 
@@ -354,46 +276,7 @@ class IndexDirectory:
         manifest = self.read_manifest()
         if manifest is None:
             raise IndexStoreError(f"no index at {self.root}")
-        folder = _gen_dir(self.root, manifest.generation)
-        problems: list[str] = []
-        try:
-            store = Store(folder / _STORE, readonly=True)
-            store_ids = store.chunk_ids()
-            store_sentence_ids = store.sentence_chunk_ids()[0]
-            n_docs = store.count_documents()
-            bad = store.chunk_slices_agree()
-            store.close()
-        except (sqlite3.Error, OSError) as exc:
-            problems.append(f"the store of generation {manifest.generation} cannot be read ({exc}); "
-                            "it is the source of truth, so the index must be rebuilt from the original files")
-            return CheckReport(manifest.generation, manifest.documents, manifest.chunks, problems)
-        if manifest.documents != n_docs or manifest.chunks != len(store_ids):
-            problems.append(
-                f"manifest counts {manifest.documents} documents / {manifest.chunks} chunks, "
-                f"store holds {n_docs} / {len(store_ids)}"
-            )
-        for name, load_ids, expected, unit in (
-            ("FAISS", lambda: load_vector_index(manifest.settings.vector_index, folder / _VECTORS).ids(), store_ids,
-             "chunks"),
-            ("BM25", lambda: Bm25Index.load(folder / _BM25).chunk_ids, store_ids, "chunks"),
-            ("the sentence FAISS index", lambda: load_vector_index(manifest.settings.vector_index,
-                                                                   folder / _SENTENCES).ids(), store_sentence_ids,
-             "sentences"),
-            ("the sentence map", lambda: np.load(folder / _SENTENCE_CHUNKS)[0], store_sentence_ids, "sentences"),
-        ):
-            try:
-                ids = load_ids()
-            except (OSError, RuntimeError, ValueError, KeyError, EOFError) as exc:
-                problems.append(f"{name} cannot be read: {exc}")
-                continue
-            missing = np.setdiff1d(expected, ids)
-            extra = np.setdiff1d(ids, expected)
-            if len(missing) or len(extra) or len(ids) != len(expected):
-                problems.append(f"{name} lacks {len(missing)} stored {unit} and has {len(extra)} unknown ones"
-                                + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
-        if bad:
-            problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
-        return CheckReport(manifest.generation, n_docs, len(store_ids), problems)
+        return check_generation(gen_dir(self.root, manifest.generation), manifest)
 
     def repair(self) -> CheckReport:
         """Rebuild FAISS and BM25 (and the manifest's counts) from the store into a new generation.
@@ -427,12 +310,12 @@ class Writer:
         self._manifest = manifest
         self._base = base
         self.generation = manifest.generation + 1
-        self.folder = _gen_dir(directory.root, self.generation)
+        self.folder = gen_dir(directory.root, self.generation)
         self._done = False
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir()
-        shutil.copyfile(_gen_dir(directory.root, manifest.generation) / _STORE, self.folder / _STORE)
-        self.store = Store(self.folder / _STORE)
+        shutil.copyfile(gen_dir(directory.root, manifest.generation) / STORE_FILE, self.folder / STORE_FILE)
+        self.store = Store(self.folder / STORE_FILE)
         self.store.begin()
         # Without a readable base (repair), the vectors are rebuilt from the store before use.
         kind, dimension = directory.settings.vector_index, directory.settings.dimension
