@@ -9,13 +9,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from index import CheckReport, IndexDirectory, IndexSettings
+from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
 from rag.answer import Answerer, citation_for
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
 from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
-from rag.retrieve import Retriever, RetrievalMode
+from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
 from rag.spans import SpanExtractor
 from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
@@ -102,8 +102,6 @@ class Pipeline:
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
         default_id = doc_id or hashlib.sha256(f"upload:{safe_name}".encode()).hexdigest()[:16]
         docs, skipped = load_bytes(data, filename=safe_name, source=f"upload:{safe_name}", doc_id=default_id)
-        if doc_id is not None and len(docs) == 1:
-            docs = [Document(**{**{f: getattr(docs[0], f) for f in Document.__slots__}, "doc_id": doc_id})]
         report = self.ingest_documents(docs)
         report.skipped[:0] = skipped
         return report
@@ -217,14 +215,14 @@ class Pipeline:
         snapshot = self.directory.snapshot()
         vector = self.embedder.encode_queries([question])[0] if mode != "bm25" else None
         candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
-        return self._passages(snapshot, candidates)
+        return self._passages(candidates, snapshot.chunks([c.chunk_id for c in candidates]))
 
-    def _passages(self, snapshot, candidates) -> list[Passage]:
-        stored = snapshot.chunks([c.chunk_id for c in candidates])
+    @staticmethod
+    def _passages(candidates: list[Candidate], stored: dict[int, StoredChunk]) -> list[Passage]:
+        """The candidates still in the store, as passages cited to their chunk."""
         return [
-            Passage(text=stored[c.chunk_id].text, score=c.score,
-                    citation=citation_for(stored[c.chunk_id], stored[c.chunk_id].char_start, stored[c.chunk_id].char_end))
-            for c in candidates if c.chunk_id in stored
+            Passage(text=chunk.text, score=c.score, citation=citation_for(chunk, chunk.char_start, chunk.char_end))
+            for c in candidates if (chunk := stored.get(c.chunk_id)) is not None
         ]
 
     def ask(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid") -> AskResult:
@@ -235,13 +233,12 @@ class Pipeline:
         vector = self.embedder.encode_queries([question])[0]
         candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
         stored = snapshot.chunks([c.chunk_id for c in candidates])
-        chunks = [stored[c.chunk_id] for c in candidates if c.chunk_id in stored]
+        passages = self._passages(candidates, stored)
+        chunks = [stored[p.citation.chunk_id] for p in passages]
         sentences = snapshot.sentences([c.chunk_id for c in chunks[: self.answerer.passages]])
         t1 = time.perf_counter()
-        answers = self.answerer.answer(question, vector, chunks, sentences,
-                                       fused_scores=[c.score for c in candidates if c.chunk_id in stored])
+        answers = self.answerer.answer(question, vector, chunks, sentences, fused_scores=[p.score for p in passages])
         t2 = time.perf_counter()
-        passages = self._passages(snapshot, candidates)
         return AskResult(
             question=question, no_answer=answers.no_answer, confidence=answers.confidence,
             no_answer_threshold=self.answerer.threshold, signals=answers.signals,
