@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
+from index.vectors import VectorIndexKind
 from rag.answer import Answerer, citation_for
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
@@ -53,12 +54,15 @@ class Pipeline:
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
-             chunking: ChunkingConfig | None = None, create: bool = True, **options: float) -> Pipeline:
+             chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat", create: bool = True,
+             **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
 
         Args:
             embedder: the embedding model; default: the bundled all-MiniLM-L6-v2.
             chunking: for a new index; an existing index keeps the chunking it was built with.
+            vector_index: for a new index: ``"flat"`` (exact) or ``"ivf-sq8"`` (large collections);
+                an existing index keeps its own.
             create: make an empty index if there is none.
             options: ``no_answer_threshold`` and the like, passed to the :class:`Answerer`.
 
@@ -71,7 +75,7 @@ class Pipeline:
             embedder = SentenceTransformerEmbedder()
         chunking = chunking or ChunkingConfig()
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
-                                 tokenizer=chunking.tokenizer, chunking=chunking.to_dict())
+                                 tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index)
         directory = IndexDirectory.open(index_dir, settings, create=create)
         return cls(directory, embedder, answerer=Answerer(spans=SpanExtractor(), **options) if options else None)
 

@@ -154,3 +154,11 @@ def test_retrieval_modes_all_find_the_lexical_match(pipeline, corpus):
         passages = pipeline.retrieve("Everest Himalayas", k=1, mode=mode)
         assert "Everest" in passages[0].text, mode
     assert np.isfinite([p.score for p in pipeline.retrieve("Everest", k=3)]).all()
+
+
+def test_a_new_index_can_use_the_large_collection_vector_index(tmp_path, corpus, fake_embedder):
+    pipeline = Pipeline.open(tmp_path / "big", embedder=fake_embedder, vector_index="ivf-sq8")
+    pipeline.ingest([corpus])
+    assert "Everest" in pipeline.retrieve("Everest Himalayas", k=1, mode="dense")[0].text
+    reopened = Pipeline.open(tmp_path / "big", embedder=fake_embedder)  # the index keeps its own kind
+    assert reopened.directory.settings.vector_index == "ivf-sq8" and reopened.check().ok
