@@ -12,15 +12,15 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["QUESTION_TYPES", "question_type", "SpanModel", "SpanExtractor", "Span", "span_candidates",
-           "span_features", "load_nlp", "DEFAULT_SPAN_MODEL"]
+           "span_features", "load_nlp", "parse_question", "SentenceParses", "DEFAULT_SPAN_MODEL"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +173,42 @@ class SpanModel:
         return cls(np.array(body["weights"], dtype=np.float32), sentence_fallback=body["sentence_fallback"])
 
 
-@lru_cache(maxsize=8192)
-def _parse_sentence(text: str) -> Any:
-    """A sentence's parse, cached: popular passages come back question after question."""
-    return load_nlp()(text)
+def parse_question(text: str) -> Any:
+    """A question's parse without named entities: its features use only words, tags and the tree."""
+    nlp = load_nlp()
+    doc = nlp.make_doc(text)
+    for name, component in nlp.pipeline:
+        if name != "ner":
+            doc = component(doc)
+    return doc
+
+
+class SentenceParses:
+    """Parses of sentences, cached (popular passages come back question after question); the ones
+    not cached are parsed together, which costs about a third less than one at a time."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, texts: list[str]) -> list[Any]:
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            parsed = dict(zip(missing, load_nlp().pipe(missing), strict=True))
+            found.update(parsed)
+            with self._lock:
+                self._cache.update(parsed)
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        return [found[t] for t in texts]
+
+
+_sentence_parses = SentenceParses()
 
 
 class SpanExtractor:
@@ -191,10 +223,10 @@ class SpanExtractor:
 
     def best_spans(self, question: str, sentences: list[str]) -> list[Span | None]:
         """For each sentence, its best span, or None where no candidate beats the whole sentence."""
-        qdoc = load_nlp()(question)
+        qdoc = parse_question(question)
         qtype = question_type(question)
         results: list[Span | None] = []
-        for doc in map(_parse_sentence, sentences):
+        for doc in _sentence_parses.get(sentences):
             spans = span_candidates(doc)
             if not spans:
                 results.append(None)

@@ -64,7 +64,7 @@ def wait_ready(base_url: str, *, timeout: float = 120.0, process: subprocess.Pop
 
 @contextlib.contextmanager
 def serve_process(index_dir: Path, *, log_path: Path, env: dict[str, str] | None = None,
-                  port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+                  port: int | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
     """``rag --index DIR serve`` in a child process with the real model; yields (base URL, process)."""
     port = port or free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
@@ -72,7 +72,7 @@ def serve_process(index_dir: Path, *, log_path: Path, env: dict[str, str] | None
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "ragcli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+             "--port", str(port), "--log-level", "warning", *extra_args],
             cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT)
         base_url = f"http://127.0.0.1:{port}"
         try:
