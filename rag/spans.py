@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["QUESTION_TYPES", "question_type", "SpanModel", "SpanExtractor", "Span", "span_candidates",
-           "span_features", "load_nlp", "parse_question", "SentenceParses", "DEFAULT_SPAN_MODEL"]
+           "span_features", "candidate_features", "load_nlp", "parse_question", "SentenceParses", "DEFAULT_SPAN_MODEL"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,46 +98,55 @@ def _content_words(doc: Any) -> set[str]:
     return {t.lower_ for t in doc if t.is_alpha and not t.is_stop} | {t.lower_ for t in doc if t.like_num}
 
 
-def span_features(question: Any, qtype: str, sentence: Any, span: Any) -> np.ndarray:
-    """The feature vector of one candidate span (see the module docstring)."""
-    features = np.zeros(_N_FEATURES, dtype=np.float32)
-    label = span.label_ if span.label_ in LABELS else "NP"
-    features[QUESTION_TYPES.index(qtype) * len(LABELS) + LABELS.index(label)] = 1.0
-    base = len(QUESTION_TYPES) * len(LABELS)
-    dep = span.root.dep_ if span.root.dep_ in DEPS else "other"
-    features[base + DEPS.index(dep)] = 1.0
-    base += len(DEPS)
+def candidate_features(question: Any, qtype: str, sentence: Any, spans: list[Any]) -> np.ndarray:
+    """The feature rows of a sentence's candidate spans (see the module docstring).
 
+    What depends only on the question or the sentence is worked out once, not once per span.
+    """
     asked = _content_words(question)
-    inside = range(span.start, span.end)
-    words = [t.lower_ for t in span if t.is_alpha or t.like_num]
-    overlap = sum(w in asked for w in words) / max(1, len(words))
-    matches = [t.i for t in sentence if t.i not in inside and t.lower_ in asked]
-    distance = min((min(abs(m - span.start), abs(m - (span.end - 1))) for m in matches), default=20)
-    nearby = sum(span.start - 6 <= m < span.end + 6 for m in matches)
-    length = len(words)
     wh_noun = _wh_noun(question)
-    features[base:base + 18] = [
-        overlap,
-        overlap >= 1.0,
-        min(distance, 20) / 20,
-        distance <= 2,
-        min(nearby, 5) / 5,
-        length == 1,
-        length == 2,
-        length == 3,
-        length >= 5,
-        bool(span.label_),
-        len({sentence[m].lower_ for m in matches}) / max(1, len(asked)),
-        span.root.head.lower_ in asked,
-        bool(matches) and span.end <= min(matches),  # before every word the question mentions
-        bool(matches) and span.start > max(matches),  # after all of them
-        wh_noun is not None and wh_noun in {t.lower_ for t in span},  # "what river" -> "the Nile river"
-        wh_noun is not None and span.root.lower_ == wh_noun,
-        span.root.like_num or any(t.like_num for t in span),
-        1.0,
-    ]
-    return features
+    lowered = [t.lower_ for t in sentence]
+    mentioned = [i for i, word in enumerate(lowered) if word in asked]  # positions of the question's words
+    rows = np.zeros((len(spans), _N_FEATURES), dtype=np.float32)
+    base = len(QUESTION_TYPES) * len(LABELS)
+    for row, span in zip(rows, spans, strict=True):
+        label = span.label_ if span.label_ in LABELS else "NP"
+        row[QUESTION_TYPES.index(qtype) * len(LABELS) + LABELS.index(label)] = 1.0
+        dep = span.root.dep_ if span.root.dep_ in DEPS else "other"
+        row[base + DEPS.index(dep)] = 1.0
+
+        words = [t.lower_ for t in span if t.is_alpha or t.like_num]
+        overlap = sum(w in asked for w in words) / max(1, len(words))
+        matches = [m for m in mentioned if not span.start <= m < span.end]
+        distance = min((min(abs(m - span.start), abs(m - (span.end - 1))) for m in matches), default=20)
+        nearby = sum(span.start - 6 <= m < span.end + 6 for m in matches)
+        length = len(words)
+        row[base + len(DEPS):] = [
+            overlap,
+            overlap >= 1.0,
+            min(distance, 20) / 20,
+            distance <= 2,
+            min(nearby, 5) / 5,
+            length == 1,
+            length == 2,
+            length == 3,
+            length >= 5,
+            bool(span.label_),
+            len({lowered[m] for m in matches}) / max(1, len(asked)),
+            span.root.head.lower_ in asked,
+            bool(matches) and span.end <= min(matches),  # before every word the question mentions
+            bool(matches) and span.start > max(matches),  # after all of them
+            wh_noun is not None and wh_noun in {t.lower_ for t in span},  # "what river" -> "the Nile river"
+            wh_noun is not None and span.root.lower_ == wh_noun,
+            span.root.like_num or any(t.like_num for t in span),
+            1.0,
+        ]
+    return rows
+
+
+def span_features(question: Any, qtype: str, sentence: Any, span: Any) -> np.ndarray:
+    """The feature vector of one candidate span."""
+    return candidate_features(question, qtype, sentence, [span])[0]
 
 
 def _wh_noun(question: Any) -> str | None:
@@ -231,7 +240,7 @@ class SpanExtractor:
             if not spans:
                 results.append(None)
                 continue
-            scores = self.model.score(np.stack([span_features(qdoc, qtype, doc, s) for s in spans]))
+            scores = self.model.score(candidate_features(qdoc, qtype, doc, spans))
             best = int(np.argmax(scores))
             if not np.isfinite(scores[best]) or scores[best] < self.model.sentence_fallback:
                 results.append(None)
