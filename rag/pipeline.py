@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
 from index.vectors import VectorIndexKind
-from rag.answer import Answerer, citation_for
+from rag.answer import Answerer, SentenceVectors, citation_for
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
 from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
@@ -235,11 +235,13 @@ class Pipeline:
         question = self._validate(question, k)
         snapshot = self.directory.snapshot()
         vector = self.embedder.encode_queries([question])[0]
-        candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
+        sentences: SentenceVectors = {}  # filled by hybrid and dense retrieval, which score them
+        candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode, sentences=sentences)
         stored = snapshot.chunks([c.chunk_id for c in candidates])
         passages = self._passages(candidates, stored)
         chunks = [stored[p.citation.chunk_id] for p in passages]
-        sentences = snapshot.sentences([c.chunk_id for c in chunks[: self.answerer.passages]])
+        if missing := [c.chunk_id for c in chunks[: self.answerer.passages] if c.chunk_id not in sentences]:
+            sentences.update(snapshot.sentences(missing))
         t1 = time.perf_counter()
         answers = self.answerer.answer(question, vector, chunks, sentences, fused_scores=[p.score for p in passages])
         t2 = time.perf_counter()

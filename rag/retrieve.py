@@ -77,16 +77,23 @@ class Retriever:
         return found, (min(found.values()) if found else 0.0)
 
     @staticmethod
-    def _best_sentences(snapshot: Snapshot, pool: list[int], vector: np.ndarray) -> tuple[dict[int, float], float]:
+    def _best_sentences(snapshot: Snapshot, pool: list[int], vector: np.ndarray,
+                        keep: dict | None) -> tuple[dict[int, float], float]:
         """Each pooled chunk's best sentence similarity, from the sentence vectors stored at ingest."""
         query = np.asarray(vector, dtype=np.float32).ravel()
-        found = {chunk_id: float((vectors @ query).max())
-                 for chunk_id, (_, vectors) in snapshot.sentences(pool).items() if len(vectors)}
+        sentences = snapshot.sentences(pool)
+        if keep is not None:
+            keep.update(sentences)
+        found = {chunk_id: float((vectors @ query).max()) for chunk_id, (_, vectors) in sentences.items() if len(vectors)}
         return found, (min(found.values()) if found else 0.0)
 
     def pool(self, snapshot: Snapshot, question: str, query_vector: np.ndarray | None, *, k: int,
-             mode: RetrievalMode = "hybrid") -> tuple[list[int], dict[str, np.ndarray]]:
-        """The candidate chunk ids, and each signal's raw score for every one of them."""
+             mode: RetrievalMode = "hybrid", sentences: dict | None = None) -> tuple[list[int], dict[str, np.ndarray]]:
+        """The candidate chunk ids, and each signal's raw score for every one of them.
+
+        ``sentences``, when given, receives the pooled chunks' sentences (offsets and vectors, as
+        :meth:`Snapshot.sentences` returns them) so that answering need not fetch them again.
+        """
         if mode not in RETRIEVAL_MODES:
             raise ValueError(f"mode must be one of {RETRIEVAL_MODES}, not {mode!r}")
         n = max(self.candidates, k)
@@ -94,13 +101,14 @@ class Retriever:
                    for name in _MODE_SIGNALS[mode] if name != "sentence"}
         pool = sorted(set().union(*(found for found, _ in signals.values())))
         if pool and "sentence" in _MODE_SIGNALS[mode]:
-            signals["sentence"] = self._best_sentences(snapshot, pool, query_vector)
+            signals["sentence"] = self._best_sentences(snapshot, pool, query_vector, sentences)
         return pool, {name: np.array([found.get(c, floor) for c in pool], dtype=np.float64)
                       for name, (found, floor) in signals.items()}
 
     def search(self, snapshot: Snapshot, question: str, query_vector: np.ndarray | None, *, k: int,
-               mode: RetrievalMode = "hybrid") -> list[Candidate]:
-        pool, raw = self.pool(snapshot, question, query_vector, k=k, mode=mode)
+               mode: RetrievalMode = "hybrid", sentences: dict | None = None) -> list[Candidate]:
+        """The ``k`` best chunks, best first (``sentences``: as for :meth:`pool`)."""
+        pool, raw = self.pool(snapshot, question, query_vector, k=k, mode=mode, sentences=sentences)
         if not pool:
             return []
         fused = fuse(raw, self.weights)
