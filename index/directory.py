@@ -7,9 +7,13 @@
       gen-000007/          one complete, immutable state
         store.sqlite       documents, chunks, sentences and their vectors (the source of truth)
         vectors.faiss      derived: dense search over chunks
-        sentences.faiss    derived: dense search over sentences (+ sentence_chunks.npy: their chunks)
         bm25/              derived: lexical search
       .lock                writers hold an exclusive flock on it
+
+Sentence vectors live only in the store: retrieval scores the sentences of the chunks it has
+already pooled, so no search over all sentences is needed. Generations written before that may
+still hold ``sentences.faiss`` and ``sentence_chunks.npy``; they are ignored, and swept with
+their generation.
 
 A writer copies the current generation's store, applies its changes, writes the derived
 indexes into a new ``gen-N`` folder, fsyncs it all and only then replaces ``manifest.json``
@@ -35,8 +39,8 @@ import numpy as np
 
 from index.check import CheckReport, check_generation
 from index.lexical import Bm25Index
-from index.manifest import (BM25_DIR, MANIFEST, SCHEMA_VERSION, SENTENCE_CHUNKS_FILE, SENTENCES_FILE, STORE_FILE,
-                            VECTORS_FILE, IndexSettings, Manifest, fsync_dir, fsync_tree, gen_dir)
+from index.manifest import (BM25_DIR, MANIFEST, SCHEMA_VERSION, STORE_FILE, VECTORS_FILE, IndexSettings, Manifest,
+                            fsync_dir, fsync_tree, gen_dir)
 from index.store import Store, StoredChunk
 from index.vectors import VectorIndex, create_vector_index, load_vector_index
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
@@ -58,9 +62,6 @@ class Snapshot:
         try:
             self.store = Store(folder / STORE_FILE, readonly=True)
             self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / VECTORS_FILE)
-            self.sentence_vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / SENTENCES_FILE)
-            mapping = np.load(folder / SENTENCE_CHUNKS_FILE)
-            self._sentence_ids, self._sentence_chunks = mapping[0], mapping[1]
             self.lexical = Bm25Index.load(folder / BM25_DIR)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc} "
@@ -73,13 +74,6 @@ class Snapshot:
         scores, ids = self.vectors.search(query_vector, k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
-
-    def sentence_search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` most similar sentences as (scores, chunk ids), best first; a chunk may repeat."""
-        scores, ids = self.sentence_vectors.search(query_vector, k)
-        keep = ids[0] >= 0
-        positions = np.searchsorted(self._sentence_ids, ids[0][keep])
-        return scores[0][keep], self._sentence_chunks[positions]
 
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.lexical.search(query, k)
@@ -172,8 +166,8 @@ class IndexDirectory:
             folder = gen_dir(self.root, 0)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            empty = [create_vector_index(self.settings.vector_index, self.settings.dimension) for _ in range(2)]
-            self._write_derived(folder, empty[0], empty[1], Store(folder / STORE_FILE))
+            empty = create_vector_index(self.settings.vector_index, self.settings.dimension)
+            self._write_derived(folder, empty, Store(folder / STORE_FILE))
             now = time.time()
             self._publish(folder, Manifest(SCHEMA_VERSION, 0, self.settings, 0, 0, now, now))
 
@@ -223,8 +217,7 @@ class IndexDirectory:
         with self._locked():
             base = self.snapshot()
             self._sweep(keep=base.generation)
-            writer = Writer(self, base.manifest, vectors=base.vectors.copy(),
-                            sentence_vectors=base.sentence_vectors.copy(), base=base)
+            writer = Writer(self, base.manifest, vectors=base.vectors.copy(), base=base)
             try:
                 yield writer
             finally:
@@ -238,10 +231,8 @@ class IndexDirectory:
         for tmp in self.root.glob(f"{MANIFEST}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _write_derived(self, folder: Path, vectors: VectorIndex, sentence_vectors: VectorIndex, store: Store) -> None:
+    def _write_derived(self, folder: Path, vectors: VectorIndex, store: Store) -> None:
         vectors.save(folder / VECTORS_FILE)
-        sentence_vectors.save(folder / SENTENCES_FILE)
-        np.save(folder / SENTENCE_CHUNKS_FILE, np.stack(store.sentence_chunk_ids()))
         lexical = Bm25Index(**self.settings.bm25)
         ids, texts = [], []
         for chunk_id, title, text in store.iter_titled_chunk_texts():
@@ -289,7 +280,7 @@ class IndexDirectory:
                 raise IndexStoreError(f"no index at {self.root}")
             self._sweep(keep=manifest.generation)
             try:
-                writer = Writer(self, manifest, vectors=None, sentence_vectors=None)
+                writer = Writer(self, manifest, vectors=None)
             except (sqlite3.Error, OSError) as exc:
                 raise IndexCorruptError(f"cannot repair the index in {self.root}: its store, the source of truth, "
                                         f"cannot be read ({exc}); rebuild it from the original files") from exc
@@ -305,7 +296,7 @@ class Writer:
     """Changes to a copy of the current generation; nothing is visible before ``commit``."""
 
     def __init__(self, directory: IndexDirectory, manifest: Manifest, *, vectors: VectorIndex | None,
-                 sentence_vectors: VectorIndex | None, base: Snapshot | None = None) -> None:
+                 base: Snapshot | None = None) -> None:
         self._directory = directory
         self._manifest = manifest
         self._base = base
@@ -318,10 +309,8 @@ class Writer:
         self.store = Store(self.folder / STORE_FILE)
         self.store.begin()
         # Without a readable base (repair), the vectors are rebuilt from the store before use.
-        kind, dimension = directory.settings.vector_index, directory.settings.dimension
-        self.vectors = vectors if vectors is not None else create_vector_index(kind, dimension)
-        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
-                                 else create_vector_index(kind, dimension))
+        self.vectors = (vectors if vectors is not None
+                        else create_vector_index(directory.settings.vector_index, directory.settings.dimension))
         self.changed = False
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
@@ -331,7 +320,8 @@ class Writer:
             sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:
         """Add a document (replacing any with its id) with its chunks, their sentences and all vectors.
 
-        ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs.
+        ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs;
+        they go to the store only (retrieval reads them back per pooled chunk).
         Returns the chunk ids the replaced version had.
         """
         removed = self.delete(doc.doc_id) or []
@@ -339,19 +329,16 @@ class Writer:
         ids = self.store.put_chunks(chunks, vectors)
         self.vectors.add(np.array(ids, dtype=np.int64), vectors)
         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
-            sentence_ids = self.store.put_sentences(chunk_id, spans, span_vectors)
-            self.sentence_vectors.add(np.array(sentence_ids, dtype=np.int64), span_vectors)
+            self.store.put_sentences(chunk_id, spans, span_vectors)
         self.changed = True
         return removed
 
     def delete(self, doc_id: str) -> list[int] | None:
         """Remove a document; returns the chunk ids it had, or None if it was not there."""
-        sentence_ids = self.store.sentence_ids_of(doc_id)
         removed = self.store.delete_document(doc_id)
         if removed is None:
             return None
         self.vectors.delete(np.array(removed, dtype=np.int64))
-        self.sentence_vectors.delete(np.array(sentence_ids, dtype=np.int64))
         self.changed = True
         return removed
 
@@ -359,8 +346,6 @@ class Writer:
         settings = self._directory.settings
         self.vectors = create_vector_index(settings.vector_index, settings.dimension)
         self.vectors.add(*self.store.vectors(settings.dimension))
-        self.sentence_vectors = create_vector_index(settings.vector_index, settings.dimension)
-        self.sentence_vectors.add(*self.store.sentence_vectors(settings.dimension))
         self.changed = True
 
     def commit(self) -> Snapshot:
@@ -370,7 +355,7 @@ class Writer:
             return self._base
         self.store.commit()
         counts = (self.store.count_documents(), self.store.count_chunks())
-        self._directory._write_derived(self.folder, self.vectors, self.sentence_vectors, self.store)
+        self._directory._write_derived(self.folder, self.vectors, self.store)
         manifest = Manifest(SCHEMA_VERSION, self.generation, self._directory.settings, counts[0], counts[1],
                             self._manifest.created_at, time.time())
         self._directory._publish(self.folder, manifest)

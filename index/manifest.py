@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "MANIFEST", "STORE_FILE", "VECTORS_FILE", "BM25_DIR", "SENTENCES_FILE",
-           "SENTENCE_CHUNKS_FILE", "IndexSettings", "Manifest", "fsync_dir", "fsync_tree", "gen_dir"]
+__all__ = ["SCHEMA_VERSION", "MANIFEST", "STORE_FILE", "VECTORS_FILE", "BM25_DIR", "IndexSettings", "Manifest",
+           "fsync_dir", "fsync_tree", "gen_dir"]
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 # The files of one generation folder.
 STORE_FILE, VECTORS_FILE, BM25_DIR = "store.sqlite", "vectors.faiss", "bm25"
-SENTENCES_FILE, SENTENCE_CHUNKS_FILE = "sentences.faiss", "sentence_chunks.npy"
 
 
 def gen_dir(root: Path, generation: int) -> Path:

@@ -1,4 +1,4 @@
-"""The SQLite store: documents, chunks and their vectors — the source of truth of an index.
+"""The SQLite store: documents, chunks, sentences and their vectors — the source of truth of an index.
 
 FAISS and BM25 are derived from it and can always be rebuilt from it (``rag check --repair``).
 """
@@ -235,26 +235,10 @@ class Store:
         yield from self._query("SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
                                "ORDER BY c.chunk_id")
 
-    def sentence_ids_of(self, doc_id: str) -> list[int]:
-        return [r[0] for r in self._query(
-            "SELECT s.sentence_id FROM sentences s JOIN chunks c ON c.chunk_id = s.chunk_id WHERE c.doc_id = ?",
-            (doc_id,))]
-
     def vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """Every (chunk ids, vectors), in chunk id order."""
         rows = self._query("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id")
         return _unpack(rows, dimension)
-
-    def sentence_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every (sentence ids, vectors), in sentence id order."""
-        rows = self._query("SELECT sentence_id, vector FROM sentences ORDER BY sentence_id")
-        return _unpack(rows, dimension)
-
-    def sentence_chunk_ids(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sentence ids, the chunk id of each), in sentence id order."""
-        rows = self._query("SELECT sentence_id, chunk_id FROM sentences ORDER BY sentence_id")
-        array = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
-        return array[:, 0], array[:, 1]
 
     def sentences(self, chunk_ids: Iterable[int], dimension: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
         """For each chunk id: its sentences' document offsets and their vectors."""

@@ -9,6 +9,7 @@ from index import IndexDirectory, IndexSettings
 from index.directory import MANIFEST
 from rag.errors import IndexMismatchError, IndexStoreError
 from rag.types import Chunk, Document
+from tests.index.old_format import write_old_sentence_index
 
 SETTINGS = IndexSettings(model_name="m", model_sha256="abc", dimension=4, tokenizer="tok",
                          chunking={"chunk_tokens": 10, "overlap_tokens": 0, "tokenizer": "tok"})
@@ -114,3 +115,54 @@ def test_mismatched_model_or_schema_is_refused(tmp_path):
 def test_opening_a_missing_index_without_create_is_an_error(tmp_path):
     with pytest.raises(IndexStoreError, match="no index"):
         IndexDirectory.open(tmp_path / "nothing", SETTINGS, create=False)
+
+
+def test_a_generation_holds_only_the_store_the_chunk_vectors_and_bm25(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    folder = tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}"
+    assert sorted(p.name for p in folder.iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]
+    # The sentence vectors are kept, in the store, for retrieval to score per chunk.
+    (chunk_id,) = directory.snapshot().vectors.ids()
+    spans, vectors = directory.snapshot().sentences([int(chunk_id)])[int(chunk_id)]
+    assert spans == [(0, len("alpha text"))] and vectors.shape == (1, 4)
+
+
+def test_an_index_written_with_the_old_sentence_index_opens_checks_and_answers(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    add(directory, "b", "beta text")
+    old_folder = tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}"
+    write_old_sentence_index(old_folder)
+    assert {"sentences.faiss", "sentence_chunks.npy"} <= {p.name for p in old_folder.iterdir()}
+
+    reopened = IndexDirectory.open(tmp_path / "idx", SETTINGS)  # a fresh process's view
+    report = reopened.check()
+    assert report.ok, report.problems
+    assert (report.documents, report.chunks) == (2, 2)
+    snapshot = reopened.snapshot()
+    query = doc("b", "beta text")[2]
+    scores, ids = snapshot.dense(query, 1)
+    assert snapshot.chunks(list(ids))[int(ids[0])].doc_id == "b" and scores[0] == pytest.approx(1.0, abs=1e-5)
+    spans, vectors = snapshot.sentences([int(ids[0])])[int(ids[0])]
+    assert spans == [(0, len("beta text"))] and np.allclose(vectors, query)
+    _, lexical_ids = snapshot.lexical_search("alpha", 1)
+    assert snapshot.chunks(list(lexical_ids))[int(lexical_ids[0])].doc_id == "a"
+
+    # The next write starts a generation without the old files and sweeps the old one.
+    add(reopened, "c", "gamma text")
+    folders = list((tmp_path / "idx").glob("gen-*"))
+    assert len(folders) == 1 and folders[0] != old_folder
+    assert sorted(p.name for p in folders[0].iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]
+    assert reopened.check().ok
+    assert {i.doc_id for i in reopened.snapshot().documents()} == {"a", "b", "c"}
+
+
+def test_repair_of_an_old_format_index_drops_the_sentence_index(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    write_old_sentence_index(tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}")
+    report = IndexDirectory.open(tmp_path / "idx", SETTINGS).repair()
+    assert report.ok, report.problems
+    folder = tmp_path / "idx" / f"gen-{report.generation:06d}"
+    assert sorted(p.name for p in folder.iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]

@@ -11,6 +11,7 @@ from index.directory import MANIFEST
 from rag import Pipeline
 from rag.errors import IndexCorruptError
 from rag.hash_embedder import HashEmbedder
+from tests.index.old_format import write_old_sentence_index
 
 TEXTS = {
     "harbour": "The harbour master logs every ship. Ferries leave at dawn for the northern islands.",
@@ -111,3 +112,14 @@ def test_index_paths_with_uri_characters_work(tmp_path, name):
     assert (tmp_path / name / MANIFEST).is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert len(Pipeline.open(tmp_path / name, embedder=HashEmbedder()).documents()) == 3
+
+
+def test_an_index_with_the_old_sentence_faiss_files_still_opens_checks_and_answers(tmp_path):
+    # Versions that searched a FAISS index over all sentences wrote two more files per generation.
+    root = tmp_path / "index"
+    _build(root)
+    write_old_sentence_index(_generation_dir(root))
+    reopened = Pipeline.open(root, embedder=HashEmbedder())
+    assert reopened.check().ok
+    result = reopened.ask("When do ferries leave for the islands?")
+    assert result.passages and result.passages[0].citation.doc_id == "harbour"
