@@ -35,8 +35,16 @@ VECTOR_INDEX_KINDS: tuple[str, ...] = get_args(VectorIndexKind)
 
 # Searches here are one question at a time, with concurrency coming from the server's threads.
 # OpenMP's threads then only wait on each other: on a busy 2-core machine a 10k-vector flat search
-# measured 21 ms with 2 threads and 2 ms with 1. Bulk work (training, adding) asks for all cores.
-faiss.omp_set_num_threads(1)
+# measured 21 ms with 2 threads and 2 ms with 1, and their spinning slows the rest of the request.
+# OpenMP keeps this setting per thread, and a thread that never set it gets every core, so each
+# search sets it in the thread that runs it (the server answers in a pool of worker threads).
+# Bulk work (training, adding) asks for all cores.
+def _one_thread() -> None:
+    if faiss.omp_get_max_threads() != 1:
+        faiss.omp_set_num_threads(1)
+
+
+_one_thread()
 
 
 @contextlib.contextmanager
@@ -114,6 +122,7 @@ class FaissIndex(VectorIndex):
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if len(self) == 0 or k <= 0:
             return _empty_result(len(queries))
+        _one_thread()
         return self._index.search(queries, min(k, len(self)))
 
     def ids(self) -> np.ndarray:
@@ -236,6 +245,7 @@ class IvfSq8Index(VectorIndex):
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if len(self) == 0 or k <= 0:
             return _empty_result(len(queries))
+        _one_thread()
         return self._ivf.search(queries, min(k, len(self)))
 
     def ids(self) -> np.ndarray:

@@ -49,3 +49,25 @@ def test_save_load_round_trip(tmp_path):
 def test_empty_index_searches_to_nothing():
     scores, ids = create_vector_index("flat", 8).search(np.ones(8, dtype=np.float32), 5)
     assert scores.shape == (1, 0) and ids.shape == (1, 0)
+
+
+def test_a_search_from_any_thread_runs_on_one_openmp_thread():
+    # OpenMP keeps its thread count per calling thread: a server's worker threads start with every core.
+    import threading
+
+    import faiss
+
+    for kind in ("flat", "ivf-sq8"):
+        index = create_vector_index(kind, 16)
+        index.add(np.arange(50, dtype=np.int64), random_unit(50, 16, 4))
+        seen = []
+
+        def search_in_a_new_thread():
+            before = faiss.omp_get_max_threads()
+            index.search(random_unit(1, 16, 5)[0], 5)
+            seen.append((before, faiss.omp_get_max_threads()))
+
+        thread = threading.Thread(target=search_in_a_new_thread)
+        thread.start()
+        thread.join()
+        assert seen[0][1] == 1, kind
