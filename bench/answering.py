@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,16 +94,20 @@ def _get(port: int, path: str, timeout: float = 2.0) -> int:
 
 
 @contextmanager
-def start_server(index_dir: Path, log_file: Path, *, timeout: float = 120.0) -> Iterator[dict]:
-    """``rag --index DIR serve`` on 127.0.0.1 as a child process; yields its pid, port and start-up time."""
+def start_server(index_dir: Path, log_file: Path, *, workers: int = 1, timeout: float = 120.0) -> Iterator[dict]:
+    """``rag --index DIR serve`` on 127.0.0.1 as a child process; yields its pids, port and start-up time.
+
+    With several workers, ready means every worker has started (each logs "Application startup
+    complete"), and memory is the sum over the worker processes.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}  # no API key, default settings
     command = [sys.executable, "-m", "ragcli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
+               "--port", str(port), "--log-level", "warning" if workers == 1 else "info", "--workers", str(workers)]
     with open(log_file, "wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        info: dict[str, Any] = {"pid": process.pid, "port": port, "command": " ".join(command[1:])}
+        info: dict[str, Any] = {"pid": process.pid, "port": port, "workers": workers, "command": " ".join(command[1:])}
         try:
             while True:
                 if process.poll() is not None:
@@ -111,15 +115,18 @@ def start_server(index_dir: Path, log_file: Path, *, timeout: float = 120.0) -> 
                 if time.perf_counter() - started > timeout:
                     raise RuntimeError(f"rag serve was not ready after {timeout:.0f} s; see {log_file}")
                 try:
-                    if _get(port, "/readyz", timeout=1.0) == 200:
+                    if _get(port, "/readyz", timeout=1.0) == 200 and (
+                            workers == 1 or log_file.read_text(errors="replace").count("Application startup complete")
+                            >= workers):
                         break
                 except OSError:
                     pass
                 time.sleep(0.02)
             info["start_to_ready_s"] = time.perf_counter() - started
-            info["rss_after_start_mb"] = rss_mb(process.pid)
+            pids = _server_pids(process.pid, workers)
+            info["rss_after_start_mb"] = _sum(rss_mb(pid) for pid in pids)
             yield info
-            info["peak_rss_mb"] = peak_rss_mb(process.pid)
+            info["peak_rss_mb"] = _sum(peak_rss_mb(pid) for pid in pids)
         finally:
             process.terminate()
             try:
@@ -127,6 +134,19 @@ def start_server(index_dir: Path, log_file: Path, *, timeout: float = 120.0) -> 
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _server_pids(pid: int, workers: int) -> list[int]:
+    """The processes that serve: the server itself, or with several workers, uvicorn's worker children."""
+    if workers == 1:
+        return [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    found = list(values)
+    return None if any(v is None for v in found) else sum(found)
 
 
 @contextmanager

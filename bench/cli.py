@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--squad", type=Path, default=_SHARED / "eval" / "squad2-dev-public.json", metavar="FILE")
     parser.add_argument("--news", type=Path, default=_SHARED / "corpus" / "news", metavar="DIR",
                         help="more text for the corpus generator (optional)")
+    parser.add_argument("--serve-workers", type=int, default=1, metavar="N",
+                        help="worker processes of the measured `rag serve` (default 1)")
+    parser.add_argument("--existing-index", type=Path, metavar="DIR",
+                        help="measure answering (in-process and HTTP) on this index instead of building one; "
+                             "the ingest and scale sections are skipped")
 
 
 def _embedders(smoke: bool) -> tuple[dict[str, Any], dict[str, float]]:
@@ -86,6 +91,18 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     n_chunks = args.chunks or (150 if smoke else 10_000)
     n_questions = args.questions or (8 if smoke else 300)
 
+    if args.existing_index is not None:
+        squad = load_squad(args.squad)
+        questions = [q for q, _ in squad.questions][:n_questions]
+        pipeline = Pipeline.open(args.existing_index, create=False)
+        results["footprint"] = {"index_mb": dir_size_mb(args.existing_index), "chunks": pipeline.stats()["chunks"]}
+        results["answer"] = answering.ask_in_process(pipeline, questions)
+        results["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / "profile.txt")
+        _checkpoint(results, out)
+        results["http"] = _http(pipeline, args.existing_index, questions, out, smoke=smoke, workers=args.serve_workers)
+        results["footprint"].update({k: results["http"]["server"].get(k) for k in
+                                     ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
+        sections = set()
     if sections & {"ingest", "answer", "http"}:
         squad = load_squad(args.squad, limit=12 if smoke else None)
         embedders, loads = _embedders(smoke)
@@ -158,7 +175,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             _checkpoint(results, out)
         if "http" in sections:
             logger.info("answering over HTTP")
-            results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke)
+            results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke, workers=args.serve_workers)
             results["footprint"].update({k: results["http"]["server"].get(k) for k in
                                          ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
             _checkpoint(results, out)
@@ -179,7 +196,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, smoke: bool) -> dict:
+def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, smoke: bool, workers: int = 1) -> dict:
     from bench import answering
 
     if smoke:
@@ -187,7 +204,7 @@ def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, sm
 
         server = answering.in_process_server(create_app(Settings(index_dir=index_dir), pipeline=pipeline))
     else:
-        server = answering.start_server(index_dir, out / "server.log")
+        server = answering.start_server(index_dir, out / "server.log", workers=workers)
     plan = [(1, 8, 4), (8, 16, 0)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
     runs = []
     with server as info:
