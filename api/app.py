@@ -28,10 +28,7 @@ _MULTIPART_SLACK = 64 * 1024
 
 def open_pipeline(settings: Settings) -> Pipeline:
     """The pipeline for ``settings``, with the real embedding model (takes a few seconds)."""
-    from rag.embed import SentenceTransformerEmbedder
-
-    embedder = SentenceTransformerEmbedder(settings.model_dir) if settings.model_dir else SentenceTransformerEmbedder()
-    return Pipeline.open(settings.index_dir, embedder=embedder, create=True)
+    return Pipeline.open(settings.index_dir, model_dir=settings.model_dir, backend=settings.embed_backend, create=True)
 
 
 def _version() -> str:

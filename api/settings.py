@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     Attributes:
         index_dir: the index directory (``RAG_INDEX_DIR``; created when missing).
         model_dir: a local sentence-transformers model (``RAG_MODEL_DIR``); default: the bundled one.
+        embed_backend: ``onnx``, ``onnx-int8`` or ``torch`` (``RAG_EMBED_BACKEND``); default: the one
+            that built the index (``onnx`` for a new index).
         api_key: when set, writes need ``Authorization: Bearer <key>`` (``RAG_API_KEY``).
         api_key_reads: also require the key for reads: ``/ask``, ``/documents``, ``/metrics``
             (``RAG_API_KEY_READS``).
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
 
     index_dir: Path = Path(".rag-index")
     model_dir: Path | None = None
+    embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
     api_key: SecretStr | None = None
     api_key_reads: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -46,7 +49,7 @@ class Settings(BaseSettings):
         # An exported-but-empty RAG_API_KEY must not turn into a key everyone knows ("").
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("model_dir", mode="before")
+    @field_validator("model_dir", "embed_backend", mode="before")
     @classmethod
     def _blank_model_is_default(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

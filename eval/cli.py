@@ -90,8 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_embedder(args: argparse.Namespace) -> Embedder:
     from rag.embed import SentenceTransformerEmbedder
 
-    model = getattr(args, "model", None)
-    return SentenceTransformerEmbedder(model) if model else SentenceTransformerEmbedder()
+    # `rag --model DIR --backend NAME eval` (python -m eval has neither: the bundled model on ONNX).
+    return SentenceTransformerEmbedder(getattr(args, "model", None), backend=getattr(args, "backend", None) or "onnx")
 
 
 def _answerer_config(pipeline: Any) -> dict[str, Any]:

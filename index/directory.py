@@ -142,6 +142,18 @@ class IndexDirectory:
         # Chunking and retrieval parameters are the index's own: they win over the defaults.
         return replace(wanted, chunking=stored.chunking, vector_index=stored.vector_index, bm25=stored.bm25)
 
+    @staticmethod
+    def stored_settings(root: str | os.PathLike[str]) -> IndexSettings | None:
+        """What the index at ``root`` was built with, or None if there is no index there yet."""
+        try:
+            text = (Path(root) / MANIFEST).read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            return Manifest.from_json(text).settings
+        except (ValueError, TypeError, KeyError) as exc:
+            raise IndexCorruptError(f"{Path(root) / MANIFEST} is not a valid manifest: {exc}") from exc
+
     def read_manifest(self) -> Manifest | None:
         path = self.root / MANIFEST
         try:

@@ -34,7 +34,7 @@ import numpy as np
 from rag.errors import ModelError
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "EmbedderBackend", "EMBEDDER_BACKENDS", "DEFAULT_MODEL_NAME",
-           "DEFAULT_MODEL_SHA256", "default_model_path", "default_cache_dir", "file_sha256", "onnx_model_file"]
+           "DEFAULT_MODEL_SHA256", "INT8_SUFFIX", "backend_for", "default_model_path", "default_cache_dir", "file_sha256", "onnx_model_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 EmbedderBackend = Literal["onnx", "torch", "onnx-int8"]
+INT8_SUFFIX = "+onnx-int8"  # appended to the model name of the int8 backend's vectors
+
+
+def backend_for(model_name: str) -> EmbedderBackend:
+    """The backend that computes the vectors an index stamped with ``model_name`` holds.
+
+    The float backends ("onnx", "torch") compute the same vectors, so either reads the other's
+    index; "onnx" is the one that starts fast.
+    """
+    return "onnx-int8" if model_name.endswith(INT8_SUFFIX) else "onnx"
 EMBEDDER_BACKENDS: tuple[str, ...] = get_args(EmbedderBackend)
 # Bump when the export or quantization recipe changes what the ONNX files compute.
 _ONNX_RECIPE = "1"
@@ -145,7 +155,7 @@ class SentenceTransformerEmbedder:
         self.sha256 = weights_sha256
         if backend == "onnx-int8":
             # Different vectors, so a different identity: the index stamps name and hash.
-            self.name += "+onnx-int8"
+            self.name += INT8_SUFFIX
             self.sha256 = hashlib.sha256(f"{weights_sha256}:onnx-int8:{_ONNX_RECIPE}".encode()).hexdigest()
         if backend == "torch":
             self._runner: _TorchRunner | _OnnxRunner = _TorchRunner(path, device=device)

@@ -54,12 +54,17 @@ class Pipeline:
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
+             model_dir: str | os.PathLike[str] | None = None, backend: str | None = None,
              chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat", create: bool = True,
              **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
 
         Args:
-            embedder: the embedding model; default: the bundled all-MiniLM-L6-v2.
+            embedder: the embedding model; default: a :class:`~rag.embed.SentenceTransformerEmbedder`
+                for ``model_dir`` and ``backend``.
+            model_dir: a local sentence-transformers model; default: the bundled all-MiniLM-L6-v2.
+            backend: ``"onnx"``, ``"onnx-int8"`` or ``"torch"``; default: the one that computes the
+                vectors the existing index holds ("onnx" for a new index).
             chunking: for a new index; an existing index keeps the chunking it was built with.
             vector_index: for a new index: ``"flat"`` (exact) or ``"ivf-sq8"`` (large collections);
                 an existing index keeps its own.
@@ -70,9 +75,12 @@ class Pipeline:
             IndexMismatchError: the index was built with another embedding model.
         """
         if embedder is None:
-            from rag.embed import SentenceTransformerEmbedder
+            from rag.embed import SentenceTransformerEmbedder, backend_for
 
-            embedder = SentenceTransformerEmbedder()
+            if backend is None:
+                stored = IndexDirectory.stored_settings(index_dir)
+                backend = backend_for(stored.model_name) if stored is not None else "onnx"
+            embedder = SentenceTransformerEmbedder(model_dir, backend=backend)
         chunking = chunking or ChunkingConfig()
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
                                  tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index)

@@ -19,6 +19,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {"index_dir": args.index}
     if args.model:
         overrides["model_dir"] = args.model
+    if args.backend:
+        overrides["embed_backend"] = args.backend
     try:
         settings = Settings(**overrides)  # everything else from RAG_* variables
     except ValidationError as exc:
@@ -37,6 +39,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
     if settings.model_dir is not None:
         os.environ["RAG_MODEL_DIR"] = str(settings.model_dir)
+    if settings.embed_backend is not None:
+        os.environ["RAG_EMBED_BACKEND"] = settings.embed_backend
     uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
     return 0
 

@@ -17,6 +17,7 @@ def test_serve_is_a_rag_command_with_loopback_defaults():
     ("RAG_MAX_UPLOAD_MB", "lots", "RAG_MAX_UPLOAD_MB"),
     ("RAG_MAX_UPLOAD_MB", "0", "RAG_MAX_UPLOAD_MB"),
     ("RAG_API_KEY_READS", "true", "RAG_API_KEY"),
+    ("RAG_EMBED_BACKEND", "gpu", "RAG_EMBED_BACKEND"),
 ])
 def test_bad_configuration_is_reported_before_anything_starts(monkeypatch, capsys, tmp_path, variable, value, needle):
     monkeypatch.setenv(variable, value)
