@@ -43,17 +43,19 @@ def collect(squad: Path, offtopic: Path, index_dir: Path) -> tuple[list[dict], l
     pipeline = Pipeline.open(index_dir)
     pipeline.answerer = Answerer(spans=SpanExtractor(), no_answer_threshold=0.0)
     pipeline.ingest_documents(docs)
-
-    def run(items: list[dict]) -> list[dict]:
-        for item in items:
-            result = pipeline.ask(item["question"])
-            item["signals"] = result.signals
-            top = result.answers[0].text if result.answers else ""
-            item["correct"] = bool(item["answers"]) and bool(contains_answer(top, item["answers"]))
-        return items
-
     off = [json.loads(line) for line in offtopic.read_text().splitlines() if line.strip()]
-    return run(questions), run([{"question": o["question"], "answers": []} for o in off])
+    return ask_all(pipeline, questions), ask_all(pipeline, [{"question": o["question"], "answers": []} for o in off])
+
+
+def ask_all(pipeline: Pipeline, items: list[dict]) -> list[dict]:
+    """Ask each item's question; record the answerer's signals and whether the top answer contains a
+    gold one. The pipeline's answerer should not abstain (``no_answer_threshold=0``)."""
+    for item in items:
+        result = pipeline.ask(item["question"])
+        item["signals"] = result.signals
+        top = result.answers[0].text if result.answers else ""
+        item["correct"] = bool(item["answers"]) and bool(contains_answer(top, item["answers"]))
+    return items
 
 
 def matrix(items: list[dict]) -> np.ndarray:
