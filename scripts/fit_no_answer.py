@@ -22,27 +22,21 @@ from sklearn.linear_model import LogisticRegression
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from eval.datasets import load_dataset  # noqa: E402
 from eval.metrics import contains_answer  # noqa: E402
 from rag import Pipeline  # noqa: E402
 from rag.answer import DEFAULT_NO_ANSWER_MODEL, SIGNALS, Answerer, NoAnswerModel  # noqa: E402
-from rag.loaders import record_to_document  # noqa: E402
 from rag.spans import SpanExtractor  # noqa: E402
 
 
 def collect(squad: Path, offtopic: Path, index_dir: Path) -> tuple[list[dict], list[dict]]:
-    data = json.loads(squad.read_text(encoding="utf-8"))["data"]
-    docs, questions = [], []
-    for article in data:
-        for i, para in enumerate(article["paragraphs"]):
-            docs.append(record_to_document({"id": f"{article['title']}#{i}", "title": article["title"],
-                                            "text": para["context"]}, default_id="", source="squad"))
-            for qa in para["qas"]:
-                questions.append({"question": qa["question"], "article": article["title"],
-                                  "answers": [a["text"] for a in qa["answers"]],
-                                  "answerable": not qa.get("is_impossible", False)})
+    # The documents exactly as `rag eval` indexes them (titles with spaces, the same ids).
+    dataset = load_dataset(squad)
+    questions = [{"question": e.question, "article": e.gold_doc_ids[0].split("#")[0], "answers": list(e.answers),
+                  "answerable": bool(e.answers)} for e in dataset.examples]
     pipeline = Pipeline.open(index_dir)
     pipeline.answerer = Answerer(spans=SpanExtractor(), no_answer_threshold=0.0)
-    pipeline.ingest_documents(docs)
+    pipeline.ingest_documents(dataset.documents)
     off = [json.loads(line) for line in offtopic.read_text().splitlines() if line.strip()]
     return ask_all(pipeline, questions), ask_all(pipeline, [{"question": o["question"], "answers": []} for o in off])
 
