@@ -41,6 +41,7 @@ from index.check import CheckReport, check_generation
 from index.lexical import Bm25Index
 from index.manifest import (BM25_DIR, MANIFEST, SCHEMA_VERSION, STORE_FILE, VECTORS_FILE, IndexSettings, Manifest,
                             fsync_dir, fsync_tree, gen_dir)
+from index.sentence_table import SentenceTable, SentenceVectors
 from index.store import Store, StoredChunk
 from index.vectors import VectorIndex, create_vector_index, load_vector_index
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
@@ -58,6 +59,8 @@ class Snapshot:
     def __init__(self, root: Path, manifest: Manifest) -> None:
         self.manifest = manifest
         self.generation = manifest.generation
+        self._sentences: SentenceTable | None = None  # loaded on first use
+        self._sentences_lock = threading.Lock()
         folder = gen_dir(root, manifest.generation)
         try:
             self.store = Store(folder / STORE_FILE, readonly=True)
@@ -78,9 +81,16 @@ class Snapshot:
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.lexical.search(query, k)
 
-    def sentences(self, chunk_ids: list[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+    def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
-        return self.store.sentences(chunk_ids, self.manifest.settings.dimension)
+        dimension = self.manifest.settings.dimension
+        if self.manifest.settings.vector_index != "flat":  # large collections: not all in memory
+            return self.store.sentences(chunk_ids, dimension)
+        if self._sentences is None:
+            with self._sentences_lock:
+                if self._sentences is None:
+                    self._sentences = SentenceTable.load(self.store, dimension)
+        return self._sentences.get(chunk_ids)
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)

@@ -240,6 +240,14 @@ class Store:
         rows = self._query("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id")
         return _unpack(rows, dimension)
 
+    def all_sentences(self, dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every sentence as (chunk ids, (start, end) document offsets, vectors), by chunk then sentence."""
+        rows = self._query("SELECT chunk_id, char_start, char_end, vector FROM sentences ORDER BY chunk_id, sentence_id")
+        chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        offsets = np.array([(r[1], r[2]) for r in rows], dtype=np.int64).reshape(len(rows), 2)
+        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+        return chunk_ids, offsets, vectors
+
     def sentences(self, chunk_ids: Iterable[int], dimension: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
         """For each chunk id: its sentences' document offsets and their vectors."""
         wanted = [int(i) for i in chunk_ids]
