@@ -1,8 +1,10 @@
 """Extractive answers: the best sentences of the retrieved passages, and the short span in each.
 
-Sentences are ranked by their similarity to the question (their vectors are computed at ingest),
-then :class:`~rag.spans.SpanExtractor` picks the part of each that answers it. Every answer is a
-slice of a stored document, so its citation is exact by construction.
+The sentences of the top passages are ranked by :class:`~rag.sentence_rank.SentenceRanker` (their
+similarity to the question — vectors computed at ingest — with the question words they share, how
+sure retrieval was of their passage, and a few more cheap signals), then
+:class:`~rag.spans.SpanExtractor` picks the part of each that answers it. Every answer is a slice of
+a stored document, so its citation is exact by construction.
 
 Whether to answer at all is decided by :class:`NoAnswerModel` from signals of the whole result
 (how similar the best sentence is, how much of the question it covers, how sure retrieval and the
@@ -19,10 +21,12 @@ import numpy as np
 
 from index import StoredChunk
 from index.lexical import tokenize
+from rag.sentence_rank import SentenceRanker, sentence_features
 from rag.spans import SpanExtractor
 from rag.types import Answer, Citation
 
-__all__ = ["Answerer", "AnswerSet", "NoAnswerModel", "citation_for", "DEFAULT_NO_ANSWER_MODEL", "SIGNALS"]
+__all__ = ["Answerer", "AnswerSet", "Candidates", "NoAnswerModel", "citation_for", "DEFAULT_NO_ANSWER_MODEL",
+           "SIGNALS"]
 
 DEFAULT_NO_ANSWER_MODEL = Path(__file__).with_name("models") / "no_answer.json"
 SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap")
@@ -68,6 +72,26 @@ class AnswerSet:
     signals: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The candidate sentences of one question, in passage order (a sentence repeated by overlapping
+    chunks appears once); ``fused`` is each one's passage's retrieval score."""
+
+    chunks: list[StoredChunk]
+    starts: list[int]
+    ends: list[int]
+    texts: list[str]
+    similarity: np.ndarray
+    fused: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def features(self, question: str) -> np.ndarray:
+        return sentence_features(question, self.texts, similarity=self.similarity, fused=self.fused,
+                                 titles=[c.title for c in self.chunks])
+
+
 class Answerer:
     """Picks answers from the top passages, or decides there is none.
 
@@ -75,44 +99,60 @@ class Answerer:
         passages: how many top passages to take sentences from.
         max_answers: how many answers to return at most.
         spans: finds short answers inside sentences; ``None`` returns whole sentences.
+        ranker: orders the candidate sentences; default: the shipped model.
         no_answer: the abstention model; default: the shipped one.
         no_answer_threshold: overrides the model's threshold (0 never abstains, 1 always does).
     """
 
     def __init__(self, *, passages: int = 3, max_answers: int = 3, spans: SpanExtractor | None = None,
-                 no_answer: NoAnswerModel | None = None, no_answer_threshold: float | None = None) -> None:
+                 ranker: SentenceRanker | None = None, no_answer: NoAnswerModel | None = None,
+                 no_answer_threshold: float | None = None) -> None:
         self.passages = passages
         self.max_answers = max_answers
         self.spans = spans
+        self.ranker = ranker or SentenceRanker.load()
         self.no_answer = no_answer or NoAnswerModel.load()
         self.threshold = self.no_answer.threshold if no_answer_threshold is None else no_answer_threshold
 
-    def answer(self, question: str, query_vector: np.ndarray, chunks: list[StoredChunk],
-               sentences: SentenceVectors, *, fused_scores: list[float] | None = None) -> AnswerSet:
-        top = [c for c in chunks[: self.passages] if c.chunk_id in sentences]
-        candidates: list[tuple[StoredChunk, int, int]] = []
+    def candidates(self, query_vector: np.ndarray, chunks: list[StoredChunk], sentences: SentenceVectors, *,
+                   fused_scores: list[float] | None = None) -> Candidates:
+        """The sentences of the top passages, with what the ranker needs to know about each."""
+        fused_scores = fused_scores or []
+        found: list[tuple[StoredChunk, int, int, float]] = []
         vectors: list[np.ndarray] = []
         seen: set[tuple[str, int, int]] = set()
-        for chunk in top:
+        for rank, chunk in enumerate(chunks[: self.passages]):
+            if chunk.chunk_id not in sentences:
+                continue
             spans, chunk_vectors = sentences[chunk.chunk_id]
+            fused = fused_scores[rank] if rank < len(fused_scores) else 0.0
             for (start, end), vector in zip(spans, chunk_vectors, strict=True):
                 if (chunk.doc_id, start, end) not in seen:  # overlapping chunks repeat sentences
                     seen.add((chunk.doc_id, start, end))
-                    candidates.append((chunk, start, end))
+                    found.append((chunk, start, end, fused))
                     vectors.append(vector)
-        if not candidates:
+        query = np.asarray(query_vector, dtype=np.float32).ravel()
+        similarity = np.stack(vectors) @ query if vectors else np.zeros(0, dtype=np.float32)
+        return Candidates(
+            chunks=[f[0] for f in found], starts=[f[1] for f in found], ends=[f[2] for f in found],
+            texts=[self._text(f[0], f[1], f[2]) for f in found], similarity=similarity,
+            fused=np.array([f[3] for f in found], dtype=np.float64))
+
+    def answer(self, question: str, query_vector: np.ndarray, chunks: list[StoredChunk],
+               sentences: SentenceVectors, *, fused_scores: list[float] | None = None) -> AnswerSet:
+        found = self.candidates(query_vector, chunks, sentences, fused_scores=fused_scores)
+        if not len(found):
             return AnswerSet([], 0.0, True)
-        similarity = np.stack(vectors) @ np.asarray(query_vector, dtype=np.float32).ravel()
-        order = np.argsort(-similarity, kind="stable")[: self.max_answers]
-        texts = [self._text(*candidates[i]) for i in order]
+        order = self.ranker.order(found.features(question))[: self.max_answers]
+        texts = [found.texts[i] for i in order]
         short = self.spans.best_spans(question, texts) if self.spans is not None else [None] * len(texts)
-        answers = []
+        answers = []  # in the ranker's order; each one's score stays its sentence's similarity
         for i, text, span in zip(order, texts, short, strict=True):
-            chunk, start, end = candidates[i]
+            chunk, start, end = found.chunks[i], found.starts[i], found.ends[i]
             a, b = (start + span.start, start + span.end) if span is not None else (start, end)
-            answers.append(Answer(text=self._text(chunk, a, b), score=float(similarity[i]), sentence=text,
+            answers.append(Answer(text=self._text(chunk, a, b), score=float(found.similarity[i]), sentence=text,
                                   sentence_start=start, sentence_end=end, citation=citation_for(chunk, a, b)))
-        signals = self._signals(question, similarity, order, texts[0], short[0], fused_scores or [])
+        signals = self._signals(question, found.similarity, order, texts[0], short[0], fused_scores or [])
         confidence = self.no_answer.confidence(signals)
         no_answer = confidence < self.threshold
         return AnswerSet([] if no_answer else answers, confidence, no_answer, signals)
@@ -122,7 +162,7 @@ class Answerer:
                  best_span, fused: list[float]) -> dict[str, float]:
         asked = set(tokenize(question))
         covered = len(asked & set(tokenize(best_sentence))) / len(asked) if asked else 0.0
-        ranked = similarity[order]
+        ranked = similarity[order]  # the chosen sentences' similarities: the gap may now be negative
         return {
             "sentence": float(ranked[0]),
             "sentence_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else float(ranked[0]),
