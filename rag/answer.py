@@ -29,11 +29,15 @@ __all__ = ["Answerer", "AnswerSet", "Candidates", "NoAnswerModel", "citation_for
            "SIGNALS"]
 
 DEFAULT_NO_ANSWER_MODEL = Path(__file__).with_name("models") / "no_answer.json"
-SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap")
+SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap", "ranker")
 _NO_SPAN = -5.0  # the span signal when no candidate span beat the whole sentence
 
 # For each chunk: its sentences as document offsets, and their vectors (computed at ingest).
 SentenceVectors = dict[int, tuple[list[tuple[int, int]], np.ndarray]]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 def citation_for(chunk: StoredChunk, start: int, end: int) -> Citation:
@@ -50,8 +54,7 @@ class NoAnswerModel:
     threshold: float
 
     def confidence(self, signals: dict[str, float]) -> float:
-        z = self.bias + sum(w * signals[name] for name, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+        return _sigmoid(self.bias + sum(w * signals[name] for name, w in self.weights.items()))
 
     @classmethod
     def load(cls, path: Path = DEFAULT_NO_ANSWER_MODEL) -> NoAnswerModel:
@@ -143,16 +146,18 @@ class Answerer:
         found = self.candidates(query_vector, chunks, sentences, fused_scores=fused_scores)
         if not len(found):
             return AnswerSet([], 0.0, True)
-        order = self.ranker.order(found.features(question))[: self.max_answers]
+        ranked = self.ranker.score(found.features(question))
+        order = np.argsort(-ranked, kind="stable")[: self.max_answers]
         texts = [found.texts[i] for i in order]
         short = self.spans.best_spans(question, texts) if self.spans is not None else [None] * len(texts)
-        answers = []  # in the ranker's order; each one's score stays its sentence's similarity
+        answers = []  # best first; the score is the ranker's probability that the sentence holds the answer
         for i, text, span in zip(order, texts, short, strict=True):
             chunk, start, end = found.chunks[i], found.starts[i], found.ends[i]
             a, b = (start + span.start, start + span.end) if span is not None else (start, end)
-            answers.append(Answer(text=self._text(chunk, a, b), score=float(found.similarity[i]), sentence=text,
+            answers.append(Answer(text=self._text(chunk, a, b), score=_sigmoid(float(ranked[i])), sentence=text,
                                   sentence_start=start, sentence_end=end, citation=citation_for(chunk, a, b)))
         signals = self._signals(question, found.similarity, order, texts[0], short[0], fused_scores or [])
+        signals["ranker"] = float(ranked[order[0]])
         confidence = self.no_answer.confidence(signals)
         no_answer = confidence < self.threshold
         return AnswerSet([] if no_answer else answers, confidence, no_answer, signals)

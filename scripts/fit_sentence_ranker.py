@@ -51,30 +51,42 @@ class _Recorder(Answerer):
 def collect(squad: Path, cache_dir: str) -> list[dict]:
     """Every answerable question with its candidate sentences, as the eval's pipeline sees them."""
     from eval.datasets import load_dataset
-    from eval.runner import RETRIEVE_K
     from rag.embed import SentenceTransformerEmbedder
-    from rag.spans import SpanExtractor
 
     dataset = load_dataset(squad)
     pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(), documents=dataset.documents,
                                  cache_dir=cache_dir).pipeline
-    recorder = _Recorder(ranker=COSINE_ONLY)
+    return candidates_of(pipeline, dataset.examples)
+
+
+def candidates_of(pipeline, examples, *, with_spans: bool = True) -> list[dict]:
+    """The answerable ``examples`` with their candidate sentences under ``pipeline``'s retrieval.
+
+    ``with_spans`` also records each candidate's best span (the figures need it; fitting does not).
+    """
+    from eval.runner import RETRIEVE_K
+    from rag.spans import SpanExtractor
+
+    answerer, recorder = pipeline.answerer, _Recorder(ranker=COSINE_ONLY)
     pipeline.answerer = recorder
-    spans = SpanExtractor()
+    spans = SpanExtractor() if with_spans else None
     items = []
-    for example in dataset.examples:
-        if not example.answerable:
-            continue
-        result = pipeline.ask(example.question, k=RETRIEVE_K, mode="hybrid")
-        found = recorder.last
-        short = spans.best_spans(example.question, found.texts)
-        items.append({
-            "id": example.qid, "article": example.gold_doc_ids[0].rsplit("#", 1)[0], "question": example.question,
-            "answers": list(example.answers), "fused": [p.score for p in result.passages[:2]],
-            "candidates": [{"text": text, "similarity": float(found.similarity[i]), "fused": float(found.fused[i]),
-                            "title": found.chunks[i].title, "label": bool(contains_answer(text, example.answers)),
-                            "span": None if s is None else [text[s.start:s.end], s.score]}
-                           for i, (text, s) in enumerate(zip(found.texts, short, strict=True))]})
+    try:
+        for example in examples:
+            if not example.answerable:
+                continue
+            result = pipeline.ask(example.question, k=RETRIEVE_K, mode="hybrid")
+            found = recorder.last
+            short = spans.best_spans(example.question, found.texts) if spans else [None] * len(found)
+            items.append({
+                "id": example.qid, "article": example.gold_doc_ids[0].rsplit("#", 1)[0], "question": example.question,
+                "answers": list(example.answers), "fused": [p.score for p in result.passages[:2]],
+                "candidates": [{"text": text, "similarity": float(found.similarity[i]), "fused": float(found.fused[i]),
+                                "title": found.chunks[i].title, "label": bool(contains_answer(text, example.answers)),
+                                "span": None if s is None else [text[s.start:s.end], s.score]}
+                               for i, (text, s) in enumerate(zip(found.texts, short, strict=True))]})
+    finally:
+        pipeline.answerer = answerer
     return items
 
 

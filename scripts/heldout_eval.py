@@ -2,12 +2,13 @@
 
     .venv/bin/python scripts/heldout_eval.py [--squad FILE] [--splits N] [--out FILE] [--cache FILE]
 
-``rag eval`` on the public split is in-sample for three things fitted on those same articles: the
-fusion weights (scripts/fit_fusion_weights.py), the span scorer (scripts/fit_answer_models.py) and
-the no-answer model (scripts/fit_no_answer.py). Here the articles are split into two halves (sorted
+``rag eval`` on the public split is in-sample for four things fitted on those same articles: the
+fusion weights (scripts/fit_fusion_weights.py), the sentence ranker (scripts/fit_sentence_ranker.py),
+the span scorer (scripts/fit_answer_models.py) and the no-answer model (scripts/fit_no_answer.py). Here the articles are split into two halves (sorted
 titles, first half / second half, as the fit scripts do; ``--splits N`` adds N random halvings,
-seed 0). For each half A, all three are fitted on A's questions only, with the fit scripts' own
-functions — the no-answer model on signals collected with A's fusion weights and span scorer — and
+seed 0). For each half A, all four are fitted on A's questions only, with the fit scripts' own
+functions — the ranker on the candidates A's fusion weights retrieve, the no-answer model on signals
+collected with A's fusion weights, ranker and span scorer — and
 the pipeline so configured answers the other half's questions over the index of *all* the
 paragraphs, built and scored exactly as ``rag eval`` does (eval.cache, eval.runner). The per-question
 results of both halves are combined into one report, printed beside the shipped models' report on
@@ -39,6 +40,7 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts")]
 import fit_answer_models as span_fit  # noqa: E402
 import fit_fusion_weights as fusion_fit  # noqa: E402
 import fit_no_answer as no_answer_fit  # noqa: E402
+import fit_sentence_ranker as ranker_fit  # noqa: E402
 from eval.compare import compare_reports  # noqa: E402
 from eval.datasets import QADataset, QAExample, load_dataset  # noqa: E402
 from eval.report import build_report, format_value, markdown_summary, write_json  # noqa: E402
@@ -47,6 +49,7 @@ from eval.runner import (  # noqa: E402
 from rag.answer import Answerer, NoAnswerModel  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
+from rag.sentence_rank import SentenceRanker  # noqa: E402
 from rag.spans import SpanExtractor, SpanModel  # noqa: E402
 
 logger = logging.getLogger("heldout_eval")
@@ -166,18 +169,23 @@ def no_answer_items(examples: Sequence[QAExample]) -> list[dict]:
 
 def fit_fold(pipeline: Pipeline, dataset: QADataset, training: Training, fit_on: frozenset[str], *,
              max_drop: float) -> dict[str, Any]:
-    """All three pieces fitted on ``fit_on``'s questions; the no-answer model on signals collected
-    with this fold's fusion weights and span scorer, as fit_no_answer.py collects them."""
+    """All four pieces fitted on ``fit_on``'s questions; the no-answer model on signals collected
+    with this fold's fusion weights, sentence ranker and span scorer, as fit_no_answer.py collects them."""
     started = time.perf_counter()
     weights, spans = fit_pieces(training, fit_on)
     pipeline.retriever = Retriever(weights=weights)
-    pipeline.answerer = Answerer(spans=SpanExtractor(spans), no_answer_threshold=0.0)
+    # The sentence ranker, on the candidates this fold's retrieval gives its own articles' questions.
+    items = ranker_fit.candidates_of(pipeline, [e for e in dataset.examples if article_of(e) in fit_on],
+                                     with_spans=False)
+    ranker = ranker_fit.fit([ranker_fit.features(item) for item in items], items)
+    pipeline.answerer = Answerer(spans=SpanExtractor(spans), ranker=ranker, no_answer_threshold=0.0)
     signals = no_answer_fit.ask_all(pipeline, no_answer_items([e for e in dataset.examples
                                                                  if article_of(e) in fit_on]))
     no_answer = no_answer_fit.fit(signals, max_drop)
     logger.info("fitted on %s: weights %s, no-answer threshold %.3f (%d questions asked, %.1f s)",
                 sorted(fit_on), weights, no_answer.threshold, len(signals), time.perf_counter() - started)
-    return {"fit_on": sorted(fit_on), "fusion_weights": weights, "span_weights": spans.weights.tolist(),
+    return {"fit_on": sorted(fit_on), "fusion_weights": weights, "ranker_weights": ranker.weights,
+            "span_weights": spans.weights.tolist(),
             "span_sentence_fallback": spans.sentence_fallback, "no_answer": dataclasses.asdict(no_answer),
             "signals": signals}
 
@@ -191,7 +199,8 @@ def configure(pipeline: Pipeline, fold: dict[str, Any] | None) -> None:
     spans = SpanModel(np.array(fold["span_weights"], dtype=np.float32),
                       sentence_fallback=fold["span_sentence_fallback"])
     pipeline.retriever = Retriever(weights=fold["fusion_weights"])
-    pipeline.answerer = Answerer(spans=SpanExtractor(spans), no_answer=NoAnswerModel(**fold["no_answer"]))
+    pipeline.answerer = Answerer(spans=SpanExtractor(spans), ranker=SentenceRanker(fold["ranker_weights"]),
+                                 no_answer=NoAnswerModel(**fold["no_answer"]))
 
 
 def subset(dataset: QADataset, articles: frozenset[str]) -> QADataset:

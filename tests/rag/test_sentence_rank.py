@@ -99,10 +99,14 @@ def test_the_answerer_orders_sentences_by_the_ranker():
     assert [a.sentence for a in reversed_.answers] == SENTENCES[::-1]
     shipped = _answer(SentenceRanker.load())
     assert shipped.answers[0].sentence == SENTENCES[1]
-    # an answer's score and the no-answer signals stay the similarity of the chosen sentences
-    assert [a.score for a in shipped.answers][0] == pytest.approx(0.6)
+    # an answer's score is the ranker's probability, so answers come best score first
+    scores = [a.score for a in shipped.answers]
+    assert scores == sorted(scores, reverse=True) and all(0.0 < x < 1.0 for x in scores)
+    assert shipped.signals["ranker"] == pytest.approx(np.log(scores[0] / (1 - scores[0])), abs=1e-5)
+    # the no-answer signals "sentence" and "sentence_gap" are the chosen sentences' similarities
     assert shipped.signals["sentence"] == pytest.approx(0.6)
-    assert shipped.signals["sentence_gap"] == pytest.approx(0.6 - shipped.answers[1].score)
+    second = next(a for a in shipped.answers[1:])
+    assert shipped.signals["sentence_gap"] == pytest.approx(0.6 - {SENTENCES[0]: 0.8, SENTENCES[2]: 0.5}[second.sentence])
     for result in (by_cosine, reversed_, shipped):
         for a in result.answers:
             assert a.sentence[a.citation.char_start - a.sentence_start:][: len(a.text)] == a.text
