@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from index import StoredChunk
+from index.sentence_table import SentenceVectors
 from index.lexical import tokenize
 from rag.sentence_rank import SentenceRanker, sentence_features
 from rag.spans import SpanExtractor
@@ -32,8 +33,6 @@ DEFAULT_NO_ANSWER_MODEL = Path(__file__).with_name("models") / "no_answer.json"
 SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap", "ranker")
 _NO_SPAN = -5.0  # the span signal when no candidate span beat the whole sentence
 
-# For each chunk: its sentences as document offsets, and their vectors (computed at ingest).
-SentenceVectors = dict[int, tuple[list[tuple[int, int]], np.ndarray]]
 
 
 def _sigmoid(z: float) -> float:

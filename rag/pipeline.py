@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
+from index.sentence_table import SentenceVectors
 from index.vectors import VectorIndexKind
-from rag.answer import Answerer, SentenceVectors, citation_for
+from rag.answer import Answerer, citation_for
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
 from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError

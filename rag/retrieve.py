@@ -17,6 +17,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from index import Snapshot
+from index.sentence_table import SentenceVectors
 
 __all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "FUSION_WEIGHTS", "fuse"]
 
@@ -78,7 +79,7 @@ class Retriever:
 
     @staticmethod
     def _best_sentences(snapshot: Snapshot, pool: list[int], vector: np.ndarray,
-                        keep: dict | None) -> tuple[dict[int, float], float]:
+                        keep: SentenceVectors | None) -> tuple[dict[int, float], float]:
         """Each pooled chunk's best sentence similarity, from the sentence vectors stored at ingest."""
         query = np.asarray(vector, dtype=np.float32).ravel()
         sentences = snapshot.sentences(pool)
@@ -88,7 +89,8 @@ class Retriever:
         return found, (min(found.values()) if found else 0.0)
 
     def pool(self, snapshot: Snapshot, question: str, query_vector: np.ndarray | None, *, k: int,
-             mode: RetrievalMode = "hybrid", sentences: dict | None = None) -> tuple[list[int], dict[str, np.ndarray]]:
+             mode: RetrievalMode = "hybrid", sentences: SentenceVectors | None = None
+             ) -> tuple[list[int], dict[str, np.ndarray]]:
         """The candidate chunk ids, and each signal's raw score for every one of them.
 
         ``sentences``, when given, receives the pooled chunks' sentences (offsets and vectors, as
@@ -106,7 +108,7 @@ class Retriever:
                       for name, (found, floor) in signals.items()}
 
     def search(self, snapshot: Snapshot, question: str, query_vector: np.ndarray | None, *, k: int,
-               mode: RetrievalMode = "hybrid", sentences: dict | None = None) -> list[Candidate]:
+               mode: RetrievalMode = "hybrid", sentences: SentenceVectors | None = None) -> list[Candidate]:
         """The ``k`` best chunks, best first (``sentences``: as for :meth:`pool`)."""
         pool, raw = self.pool(snapshot, question, query_vector, k=k, mode=mode, sentences=sentences)
         if not pool:
