@@ -40,7 +40,8 @@ class AnswerPublic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    score: float
+    score: float = Field(description="the probability that the answer's sentence holds the answer (answers come "
+                                     "best first)")
     sentence: str
     sentence_start: int
     sentence_end: int
@@ -51,7 +52,7 @@ class PassagePublic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    score: float
+    score: float = Field(description="the fused retrieval score: only the order means something")
     citation: CitationPublic
 
 
