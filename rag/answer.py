@@ -23,7 +23,7 @@ from index import StoredChunk
 from index.sentence_table import SentenceVectors
 from index.lexical import tokenize
 from rag.sentence_rank import SentenceRanker, sentence_features
-from rag.spans import SpanExtractor
+from rag.spans import Span, SpanExtractor
 from rag.types import Answer, Citation
 
 __all__ = ["Answerer", "AnswerSet", "Candidates", "NoAnswerModel", "citation_for", "DEFAULT_NO_ANSWER_MODEL",
@@ -104,12 +104,15 @@ class Answerer:
         ranker: orders the candidate sentences; default: the shipped model.
         no_answer: the abstention model; default: the shipped one.
         no_answer_threshold: overrides the model's threshold (0 never abstains, 1 always does).
+        span_min_score: answers after the first get a short span only if the ranker gives their
+            sentence at least this probability of holding the answer; the rest stay whole sentences.
     """
 
     def __init__(self, *, passages: int = 3, max_answers: int = 3, spans: SpanExtractor | None = None,
                  ranker: SentenceRanker | None = None, no_answer: NoAnswerModel | None = None,
-                 no_answer_threshold: float | None = None) -> None:
+                 no_answer_threshold: float | None = None, span_min_score: float = 0.5) -> None:
         self.passages = passages
+        self.span_min_score = span_min_score
         self.max_answers = max_answers
         self.spans = spans
         self.ranker = ranker or SentenceRanker.load()
@@ -148,18 +151,31 @@ class Answerer:
         ranked = self.ranker.score(found.features(question))
         order = np.argsort(-ranked, kind="stable")[: self.max_answers]
         texts = [found.texts[i] for i in order]
-        short = self.spans.best_spans(question, texts) if self.spans is not None else [None] * len(texts)
+        scores = [_sigmoid(float(ranked[i])) for i in order]
+        short = self._short_spans(question, texts, scores)
         answers = []  # best first; the score is the ranker's probability that the sentence holds the answer
-        for i, text, span in zip(order, texts, short, strict=True):
+        for i, text, score, span in zip(order, texts, scores, short, strict=True):
             chunk, start, end = found.chunks[i], found.starts[i], found.ends[i]
             a, b = (start + span.start, start + span.end) if span is not None else (start, end)
-            answers.append(Answer(text=self._text(chunk, a, b), score=_sigmoid(float(ranked[i])), sentence=text,
+            answers.append(Answer(text=self._text(chunk, a, b), score=score, sentence=text,
                                   sentence_start=start, sentence_end=end, citation=citation_for(chunk, a, b)))
         signals = self._signals(question, found.similarity, order, texts[0], short[0], fused_scores or [])
         signals["ranker"] = float(ranked[order[0]])
         confidence = self.no_answer.confidence(signals)
         no_answer = confidence < self.threshold
         return AnswerSet([] if no_answer else answers, confidence, no_answer, signals)
+
+    def _short_spans(self, question: str, texts: list[str], scores: list[float]) -> list[Span | None]:
+        """The short span of the top answer, and of each other answer its sentence likely holds.
+
+        A short span cut from a sentence that probably does not answer is more likely wrong than
+        useful; the whole sentence at least shows the context. It also saves a parse (~3 ms each).
+        """
+        if self.spans is None:
+            return [None] * len(texts)
+        wanted = [n for n, score in enumerate(scores) if n == 0 or score >= self.span_min_score]
+        found = dict(zip(wanted, self.spans.best_spans(question, [texts[n] for n in wanted]), strict=True))
+        return [found.get(n) for n in range(len(texts))]
 
     @staticmethod
     def _signals(question: str, similarity: np.ndarray, order: np.ndarray, best_sentence: str,

@@ -79,7 +79,7 @@ def _chunk(chunk_id: int, text: str, title: str = "Hoover Dam") -> StoredChunk:
                        text=text, title=title, source="test", page_starts=None)
 
 
-def _answer(ranker: SentenceRanker):
+def _answer(ranker: SentenceRanker, **options):
     """Two passages, three sentences; sentence vectors chosen so that the cosines are 0.8, 0.6, 0.5."""
     first = " ".join(SENTENCES[:2])
     chunks = [_chunk(1, first), _chunk(2, SENTENCES[2])]
@@ -88,7 +88,7 @@ def _answer(ranker: SentenceRanker):
     vector = {0.8: [0.8, 0.6], 0.6: [0.6, 0.8], 0.5: [0.5, np.sqrt(0.75)]}
     sentences = {1: (spans[1], np.array([vector[0.8], vector[0.6]], dtype=np.float32)),
                  2: (spans[2], np.array([vector[0.5]], dtype=np.float32))}
-    answerer = Answerer(ranker=ranker, no_answer=NoAnswerModel({}, 0.0, 0.0))
+    answerer = Answerer(ranker=ranker, no_answer=NoAnswerModel({}, 0.0, 0.0), **options)
     return answerer.answer(QUESTION, query, chunks, sentences, fused_scores=[2.0, 1.0])
 
 
@@ -114,3 +114,28 @@ def test_the_answerer_orders_sentences_by_the_ranker():
 
 def test_an_answerer_without_a_ranker_uses_the_shipped_one():
     assert Answerer().ranker == SentenceRanker.load()
+
+
+class FirstWordSpans:
+    """A stand-in span extractor: the first word of every sentence, and a record of what it parsed."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def best_spans(self, question, sentences):
+        from rag.spans import Span
+
+        self.asked += sentences
+        return [Span(0, s.index(" "), "NP", 1.0) for s in sentences]
+
+
+@pytest.mark.parametrize(("bias", "min_score", "shortened"), [
+    (-5.0, 0.5, 1),  # every sentence unlikely: only the top answer is cut short
+    (+5.0, 0.5, 3),  # every sentence likely: all three are
+    (-5.0, 0.0, 3),  # no cut-off: all three
+])
+def test_only_likely_sentences_are_cut_to_a_short_span(bias, min_score, shortened):
+    spans = FirstWordSpans()
+    result = _answer(SentenceRanker({"cosine": 1.0, "bias": bias}), spans=spans, span_min_score=min_score)
+    assert len(spans.asked) == shortened
+    assert [a.text != a.sentence for a in result.answers] == [True] * shortened + [False] * (3 - shortened)
