@@ -43,19 +43,23 @@ class WriteQueue:
         return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs), limiter=self._limiter)
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies are ``async def`` although they never wait: FastAPI runs a plain ``def``
+# dependency in the thread pool, one hop per dependency per request (four for /ask), each one queued
+# behind the questions already occupying the pool's threads. Inline in the event loop they cost
+# nothing; the endpoints that do real work stay plain ``def`` and still get their one thread.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_writes(request: Request) -> WriteQueue:
+async def get_writes(request: Request) -> WriteQueue:
     return request.app.state.writes
 
 
-def get_pipeline(request: Request) -> Pipeline:
+async def get_pipeline(request: Request) -> Pipeline:
     pipeline = request.app.state.pipeline
     if pipeline is None:  # only between startup and the end of the lifespan's model load
         raise ApiError(503, "not_ready", "the index and model are still loading")
@@ -78,13 +82,13 @@ def _check_key(settings: Settings, credentials: HTTPAuthorizationCredentials | N
                        headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_write_key(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_write_key(settings: SettingsDep, credentials: Credentials) -> None:
     """Writes need the key whenever ``RAG_API_KEY`` is set."""
     if settings.api_key is not None:
         _check_key(settings, credentials)
 
 
-def require_read_key(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_read_key(settings: SettingsDep, credentials: Credentials) -> None:
     """Reads need the key only with ``RAG_API_KEY_READS=true``."""
     if settings.api_key is not None and settings.api_key_reads:
         _check_key(settings, credentials)
