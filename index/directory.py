@@ -53,6 +53,24 @@ logger = logging.getLogger(__name__)
 
 
 
+def _read_manifest(root: Path) -> Manifest | None:
+    """The manifest of the index at ``root``, or None if there is none."""
+    path = root / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        manifest = Manifest.from_json(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(f"{path} is not a valid manifest: {exc}") from exc
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise IndexMismatchError(
+            f"{path} has schema version {manifest.schema_version}; this version reads {SCHEMA_VERSION}. Rebuild the index."
+        )
+    return manifest
+
+
 class Snapshot:
     """One generation, opened read-only. Safe to share between threads."""
 
@@ -155,30 +173,11 @@ class IndexDirectory:
     @staticmethod
     def stored_settings(root: str | os.PathLike[str]) -> IndexSettings | None:
         """What the index at ``root`` was built with, or None if there is no index there yet."""
-        try:
-            text = (Path(root) / MANIFEST).read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        try:
-            return Manifest.from_json(text).settings
-        except (ValueError, TypeError, KeyError) as exc:
-            raise IndexCorruptError(f"{Path(root) / MANIFEST} is not a valid manifest: {exc}") from exc
+        manifest = _read_manifest(Path(root))
+        return manifest.settings if manifest is not None else None
 
     def read_manifest(self) -> Manifest | None:
-        path = self.root / MANIFEST
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            manifest = Manifest.from_json(text)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise IndexCorruptError(f"{path} is not a valid manifest: {exc}") from exc
-        if manifest.schema_version != SCHEMA_VERSION:
-            raise IndexMismatchError(
-                f"{path} has schema version {manifest.schema_version}; this version reads {SCHEMA_VERSION}. Rebuild the index."
-            )
-        return manifest
+        return _read_manifest(self.root)
 
     def _create(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

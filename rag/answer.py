@@ -159,8 +159,8 @@ class Answerer:
             a, b = (start + span.start, start + span.end) if span is not None else (start, end)
             answers.append(Answer(text=self._text(chunk, a, b), score=score, sentence=text,
                                   sentence_start=start, sentence_end=end, citation=citation_for(chunk, a, b)))
-        signals = self._signals(question, found.similarity, order, texts[0], short[0], fused_scores or [])
-        signals["ranker"] = float(ranked[order[0]])
+        signals = self._signals(question, found.similarity, order, texts[0], short[0], fused_scores or [],
+                                float(ranked[order[0]]))
         confidence = self.no_answer.confidence(signals)
         no_answer = confidence < self.threshold
         return AnswerSet([] if no_answer else answers, confidence, no_answer, signals)
@@ -179,7 +179,7 @@ class Answerer:
 
     @staticmethod
     def _signals(question: str, similarity: np.ndarray, order: np.ndarray, best_sentence: str,
-                 best_span, fused: list[float]) -> dict[str, float]:
+                 best_span, fused: list[float], ranker: float) -> dict[str, float]:
         asked = set(tokenize(question))
         covered = len(asked & set(tokenize(best_sentence))) / len(asked) if asked else 0.0
         ranked = similarity[order]  # the chosen sentences' similarities: the gap may now be negative
@@ -190,6 +190,7 @@ class Answerer:
             "span": best_span.score if best_span is not None else _NO_SPAN,
             "fused": fused[0] if fused else 0.0,
             "fused_gap": fused[0] - fused[1] if len(fused) > 1 else 0.0,
+            "ranker": ranker,
         }
 
     @staticmethod

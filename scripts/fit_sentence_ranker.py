@@ -116,12 +116,13 @@ def score(ranker: SentenceRanker, X: list[np.ndarray], items: list[dict], no_ans
                         "answered_em"):
                 out[key].append(0.0)
             continue
-        order = ranker.order(x)[:3]
+        scores = ranker.score(x)
+        order = np.argsort(-scores, kind="stable")[:3]
         top = c[order[0]]
         answer = top["span"][0] if top["span"] else top["text"]
         span = SimpleNamespace(score=top["span"][1]) if top["span"] else None
         signals = Answerer._signals(item["question"], np.array([s["similarity"] for s in c]), order, top["text"],
-                                    span, item["fused"])
+                                    span, item["fused"], float(scores[order[0]]))
         kept = no_answer.confidence(signals) >= no_answer.threshold
         figures = {"contains_gold": contains_answer(answer, golds), "f1": max_over_golds(f1_score, answer, golds),
                    "em": max_over_golds(exact_match, answer, golds)}
