@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from index import StoredChunk
-from index.sentence_table import SentenceVectors
 from index.lexical import tokenize
+from index.sentence_table import SentenceVectors
 from rag.sentence_rank import SentenceRanker, sentence_features
 from rag.spans import Span, SpanExtractor
 from rag.types import Answer, Citation
@@ -32,7 +32,6 @@ __all__ = ["Answerer", "AnswerSet", "Candidates", "NoAnswerModel", "citation_for
 DEFAULT_NO_ANSWER_MODEL = Path(__file__).with_name("models") / "no_answer.json"
 SIGNALS = ("sentence", "sentence_gap", "coverage", "span", "fused", "fused_gap", "ranker")
 _NO_SPAN = -5.0  # the span signal when no candidate span beat the whole sentence
-
 
 
 def _sigmoid(z: float) -> float:
@@ -112,9 +111,9 @@ class Answerer:
                  ranker: SentenceRanker | None = None, no_answer: NoAnswerModel | None = None,
                  no_answer_threshold: float | None = None, span_min_score: float = 0.5) -> None:
         self.passages = passages
-        self.span_min_score = span_min_score
         self.max_answers = max_answers
         self.spans = spans
+        self.span_min_score = span_min_score
         self.ranker = ranker or SentenceRanker.load()
         self.no_answer = no_answer or NoAnswerModel.load()
         self.threshold = self.no_answer.threshold if no_answer_threshold is None else no_answer_threshold
