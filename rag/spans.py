@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["QUESTION_TYPES", "question_type", "SpanModel", "SpanExtractor", "Span", "span_candidates",
-           "span_features", "candidate_features", "load_nlp", "parse_question", "SentenceParses", "DEFAULT_SPAN_MODEL"]
+           "candidate_features", "load_nlp", "parse_question", "SentenceParses", "DEFAULT_SPAN_MODEL"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +144,6 @@ def candidate_features(question: Any, qtype: str, sentence: Any, spans: list[Any
     return rows
 
 
-def span_features(question: Any, qtype: str, sentence: Any, span: Any) -> np.ndarray:
-    """The feature vector of one candidate span."""
-    return candidate_features(question, qtype, sentence, [span])[0]
-
-
 def _wh_noun(question: Any) -> str | None:
     """The noun a "what/which" question names as its answer type ("which river" -> "river")."""
     for token in question:
@@ -158,7 +153,7 @@ def _wh_noun(question: Any) -> str | None:
 
 
 class SpanModel:
-    """A linear scorer over :func:`span_features`."""
+    """A linear scorer over :func:`candidate_features`."""
 
     def __init__(self, weights: np.ndarray, *, sentence_fallback: float = -1.0) -> None:
         if weights.shape != (_N_FEATURES,):

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from eval.metrics import exact_match, f1_score, max_over_golds  # noqa: E402
 from rag.sentences import split_sentences  # noqa: E402
-from rag.spans import DEFAULT_SPAN_MODEL, SpanModel, load_nlp, question_type, span_candidates, span_features  # noqa: E402
+from rag.spans import DEFAULT_SPAN_MODEL, SpanModel, candidate_features, load_nlp, question_type, span_candidates  # noqa: E402
 
 
 def examples(squad: Path):
@@ -54,9 +54,10 @@ def examples(squad: Path):
 def featurize(items):
     X, y, owner, texts = [], [], [], []
     for n, (_, question, golds, qdoc, sdoc) in enumerate(items):
-        qtype = question_type(question)
-        for span in span_candidates(sdoc):
-            X.append(span_features(qdoc, qtype, sdoc, span))
+        spans = span_candidates(sdoc)
+        if spans:
+            X.extend(candidate_features(qdoc, question_type(question), sdoc, spans))
+        for span in spans:
             y.append(max_over_golds(f1_score, span.text, golds) >= 0.5)
             owner.append(n)
             texts.append(span.text)
