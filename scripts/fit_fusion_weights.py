@@ -37,14 +37,21 @@ def collect(squad: Path, index_dir: Path) -> list[dict]:
     dataset = load_dataset(squad)
     pipeline = Pipeline.open(index_dir)
     pipeline.ingest_documents(dataset.documents)
+    return pools(pipeline, dataset.examples)
+
+
+def pools(pipeline: Pipeline, examples) -> list[dict]:
+    """The candidate pool and raw signals of each answerable example, as ``Pipeline.ask`` sees them."""
     snapshot = pipeline.directory.snapshot()
-    examples = [e for e in dataset.examples if e.answers and e.gold_doc_ids]
-    vectors = pipeline.embedder.encode_queries([e.question for e in examples])
     items = []
-    for example, vector in zip(examples, vectors, strict=True):
-        pool, raw = pipeline.retriever.pool(snapshot, example.question, vector, k=RETRIEVE_K)
+    for example in examples:
+        if not (example.answers and example.gold_doc_ids):
+            continue
+        question = example.question.strip()
+        vector = pipeline.embedder.encode_queries([question])[0]
+        pool, raw = pipeline.retriever.pool(snapshot, question, vector, k=RETRIEVE_K)
         stored = snapshot.chunks(pool)
-        items.append({"article": example.gold_doc_ids[0].split("#")[0], "gold": set(example.gold_doc_ids),
+        items.append({"article": example.gold_doc_ids[0].rsplit("#", 1)[0], "gold": set(example.gold_doc_ids),
                       "docs": [stored[c].doc_id for c in pool], "raw": raw})
     return items
 

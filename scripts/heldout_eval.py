@@ -134,17 +134,7 @@ def collect_training(pipeline: Pipeline, dataset: QADataset, squad: Path) -> Tra
     """The fusion pools (as fit_fusion_weights.collect records them, from this pipeline's index) and
     the span candidates' features (fit_answer_models.examples and featurize)."""
     started = time.perf_counter()
-    snapshot = pipeline.directory.snapshot()
-    pools = []
-    for example in dataset.examples:
-        if not (example.answers and example.gold_doc_ids):
-            continue
-        question = example.question.strip()
-        vector = pipeline.embedder.encode_queries([question])[0]
-        pool, raw = pipeline.retriever.pool(snapshot, question, vector, k=RETRIEVE_K)
-        stored = snapshot.chunks(pool)
-        pools.append({"article": article_of(example), "gold": set(example.gold_doc_ids),
-                      "docs": [stored[c].doc_id for c in pool], "raw": raw})
+    pools = fusion_fit.pools(pipeline, dataset.examples)
     logger.info("fusion pools of %d answerable questions: %.1f s", len(pools), time.perf_counter() - started)
     started = time.perf_counter()
     span_items = list(span_fit.examples(squad))
