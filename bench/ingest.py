@@ -53,6 +53,15 @@ class CountingEmbedder:
             self.texts += len(texts)
             self.encode_seconds += time.perf_counter() - started
 
+    def encode_documents_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *,
+                                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        started = time.perf_counter()
+        try:
+            return self.inner.encode_documents_with_spans(texts, spans, progress=progress)
+        finally:
+            self.texts += len(texts)
+            self.encode_seconds += time.perf_counter() - started
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)
 
@@ -62,18 +71,19 @@ def chunk_texts(pipeline: Pipeline) -> list[str]:
     return [text for _, text in pipeline.directory.snapshot().store.iter_chunk_texts()]
 
 
-def ingest_run(label: str, embedder: Any, paths: list[Path], index_dir: Path, *, count_tokens: Callable) -> dict:
+def ingest_run(label: str, embedder: Any, paths: list[Path], index_dir: Path, *, count_tokens: Callable,
+               sentence_vectors: str = "separate") -> dict:
     """Ingest ``paths`` into a fresh index; throughput and where the time went."""
     shutil.rmtree(index_dir, ignore_errors=True)
     counting = CountingEmbedder(embedder)
-    pipeline = Pipeline.open(index_dir, embedder=counting)
+    pipeline = Pipeline.open(index_dir, embedder=counting, sentence_vectors=sentence_vectors)
     load_before = os.getloadavg()[0]
     with Timer() as t:
         report = pipeline.ingest(paths)
     texts = chunk_texts(pipeline)
     tokens = int(sum(count_tokens(texts)))
     result = {
-        "backend": label, "seconds": t.seconds, "documents": len(report.added), "chunks": len(texts),
+        "backend": label, "sentence_vectors": sentence_vectors, "seconds": t.seconds, "documents": len(report.added), "chunks": len(texts),
         "model_tokens": tokens, "chunks_per_s": len(texts) / t.seconds, "tokens_per_s": tokens / t.seconds,
         "texts_embedded": counting.texts, "embed_seconds": counting.encode_seconds,
         "token_count_seconds": counting.count_seconds,
@@ -139,7 +149,8 @@ def _find_metric(report: Any, name: str) -> float | None:
     return None
 
 
-def recall_at_5(embedder: Any, squad_file: Path, squad: Squad, work: Path) -> dict:
+def recall_at_5(embedder: Any, squad_file: Path, squad: Squad, work: Path, *,
+                sentence_vectors: str = "separate") -> dict:
     """recall@5 on the public split: through the eval harness (``rag eval``) when it is installed."""
     try:
         from eval.cli import main as eval_main
@@ -148,7 +159,8 @@ def recall_at_5(embedder: Any, squad_file: Path, squad: Squad, work: Path) -> di
     if eval_main is not None and squad_file.is_file():
         out = work / "eval"
         argv = ["--qa", str(squad_file), "--out", str(out), "--json", str(out / "report.json"), "--no-plot",
-                "--cache-dir", str(work / "eval-cache"), "--history", str(out / "history.jsonl")]
+                "--cache-dir", str(work / "eval-cache"), "--history", str(out / "history.jsonl"),
+                "--sentence-vectors", sentence_vectors]
         with contextlib.redirect_stdout(io.StringIO()):
             status = eval_main(argv, embedder=embedder)
         report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -158,7 +170,7 @@ def recall_at_5(embedder: Any, squad_file: Path, squad: Squad, work: Path) -> di
     # Fallback: is the gold paragraph among the top 5 passages?
     index = work / "recall-index"
     shutil.rmtree(index, ignore_errors=True)
-    pipeline = Pipeline.open(index, embedder=embedder)
+    pipeline = Pipeline.open(index, embedder=embedder, sentence_vectors=sentence_vectors)
     pipeline.ingest([write_squad_jsonl(squad, work / "recall.jsonl")])
     hits = [gold in {p.citation.doc_id for p in pipeline.retrieve(q, k=5)} for q, gold in squad.questions]
     return {"recall@5": float(np.mean(hits)) if hits else None, "via": "bench (gold paragraph in top-5 passages)"}

@@ -35,7 +35,8 @@ def _ingest(results: dict[str, Any]) -> list[str]:
         ref = next((r for r in runs if r["backend"].startswith("reference")), None)
         for r in runs:
             ratio = ref["seconds"] / r["seconds"] if ref else None
-            rows.append([corpus, r["backend"], r["chunks"], r["seconds"], r["chunks_per_s"], _f(r["tokens_per_s"], 0),
+            backend = r["backend"] + (" + late sentence vectors" if r.get("sentence_vectors") == "late" else "")
+            rows.append([corpus, backend, r["chunks"], r["seconds"], r["chunks_per_s"], _f(r["tokens_per_s"], 0),
                          r.get("texts_embedded"), r.get("embed_seconds"), _f(ratio, 2) + "×" if ratio else "–"])
     lines += _table(["corpus", "backend", "chunks", "s", "chunks/s", "tokens/s", "texts embedded", "embedding s",
                      "vs reference"], rows)

@@ -97,9 +97,11 @@ def files_fingerprint(paths: Sequence[str | os.PathLike[str]]) -> str:
     return digest.hexdigest()
 
 
-def cache_key(*, content: str, embedder: Embedder, chunking: ChunkingConfig) -> str:
+def cache_key(*, content: str, embedder: Embedder, chunking: ChunkingConfig,
+              sentence_vectors: str = "separate") -> str:
     """The cache key of an index of ``content`` (a fingerprint) built with this model and chunking."""
     parts = {
+        "sentence_vectors": sentence_vectors,
         "format": CACHE_FORMAT,
         "content": content,
         "model": [embedder.name, embedder.sha256, embedder.dimension, embedder.max_tokens],
@@ -123,13 +125,14 @@ def _lock(path: Path) -> Iterator[None]:
 def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | None = None,
                       corpus: Sequence[str | os.PathLike[str]] | None = None, chunking: ChunkingConfig | None = None,
                       cache_dir: str | os.PathLike[str] = DEFAULT_CACHE_DIR, progress: bool = False,
-                      **options: float) -> BuiltIndex:
+                      sentence_vectors: str = "separate", **options: float) -> BuiltIndex:
     """Open the cached index of ``documents`` (or of the files under ``corpus``), building it if needed.
 
     Args:
         embedder: the embedding model; part of the key.
         documents: in-memory documents (a SQuAD file's paragraphs).
         corpus: files and directories, ingested like ``rag ingest`` would.
+        sentence_vectors: how a new index embeds sentences (see :meth:`rag.Pipeline.open`); part of the key.
         options: passed to :meth:`rag.Pipeline.open` (answerer options such as ``no_answer_threshold``).
     """
     from rag.chunking import ChunkingConfig
@@ -140,7 +143,7 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
     chunking = chunking or ChunkingConfig()
     started = time.perf_counter()
     content = documents_fingerprint(documents) if documents is not None else files_fingerprint(corpus)
-    key = cache_key(content=content, embedder=embedder, chunking=chunking)
+    key = cache_key(content=content, embedder=embedder, chunking=chunking, sentence_vectors=sentence_vectors)
     root = Path(cache_dir) / key
     build_file = root / _BUILD_FILE
     with _lock(Path(cache_dir) / f"{key}.lock"):
@@ -158,7 +161,8 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
                 build_file.unlink(missing_ok=True)
                 shutil.rmtree(root / "index", ignore_errors=True)
         logger.info("building the index %s", root)
-        pipeline = Pipeline.open(root / "index", embedder=embedder, chunking=chunking, create=True, **options)
+        pipeline = Pipeline.open(root / "index", embedder=embedder, chunking=chunking, create=True,
+                                 sentence_vectors=sentence_vectors, **options)
         if documents is not None:
             report = pipeline.ingest_documents(list(documents), progress=progress)
         else:
@@ -169,7 +173,8 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
         seconds = time.perf_counter() - started
         stats = pipeline.stats()
         body = {"key": key, "content": content, "model": embedder.name, "model_sha256": embedder.sha256,
-                "chunking": chunking.to_dict(), "documents": stats["documents"], "chunks": stats["chunks"],
+                "chunking": chunking.to_dict(), "sentence_vectors": sentence_vectors,
+                "documents": stats["documents"], "chunks": stats["chunks"],
                 "seconds": round(seconds, 3), "skipped": list(skipped), "built_at": time.time()}
         tmp = build_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")

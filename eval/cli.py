@@ -85,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, metavar="DIR",
                         help=f"where index builds are cached (default {DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-plot", action="store_true", help="do not draw eval.png")
+    parser.add_argument("--sentence-vectors", choices=["separate", "late"], default="separate",
+                        help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
+                             "default separate")
 
 
 def _load_embedder(args: argparse.Namespace) -> Embedder:
@@ -125,7 +128,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
     t0 = time.perf_counter()
     if dataset.documents is not None or args.corpus:
         built = open_cached_index(embedder=embedder, documents=dataset.documents, corpus=args.corpus,
-                                  cache_dir=args.cache_dir, progress=progress)
+                                  cache_dir=args.cache_dir, progress=progress, sentence_vectors=args.sentence_vectors)
         pipeline = built.pipeline
         index: dict[str, Any] = {"dir": str(built.directory), "cache_key": built.key, "cached": built.cached,
                                  "build_s": round(built.build_seconds, 3), "documents": built.documents,
@@ -144,6 +147,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
         "limit": args.limit, "corpus": args.corpus, "retrieval": args.retrieval, "k": list(evaluation.k),
         "retrieve_k": RETRIEVE_K, "rank_cutoff": RANK_CUTOFF, "model": embedder.name,
         "model_sha256": embedder.sha256, "chunking": pipeline.chunking.to_dict(),
+        "sentence_vectors": pipeline.directory.settings.sentence_vectors,
         "answerer": _answerer_config(pipeline), "index": index,
         # timings mean little without the machine's load: other work on a 2-core box doubles latency
         "machine": {"cpus": os.cpu_count(), "loadavg_1m": [round(load_start, 2), round(os.getloadavg()[0], 2)]},

@@ -168,7 +168,8 @@ class IndexDirectory:
                 "rebuild it to change the tokenizer."
             )
         # Chunking and retrieval parameters are the index's own: they win over the defaults.
-        return replace(wanted, chunking=stored.chunking, vector_index=stored.vector_index, bm25=stored.bm25)
+        return replace(wanted, chunking=stored.chunking, vector_index=stored.vector_index,
+                       sentence_vectors=stored.sentence_vectors, bm25=stored.bm25)
 
     @staticmethod
     def stored_settings(root: str | os.PathLike[str]) -> IndexSettings | None:

@@ -34,6 +34,8 @@ class IndexSettings:
     tokenizer: str
     chunking: dict[str, Any]
     vector_index: str = "flat"
+    # "separate": each sentence embedded on its own (exact); "late": pooled from its chunk's pass.
+    sentence_vectors: str = "separate"
     bm25: dict[str, float] = field(default_factory=lambda: {"k1": 1.2, "b": 0.75})
 
 

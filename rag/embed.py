@@ -34,7 +34,8 @@ import numpy as np
 from rag.errors import ModelError
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "EmbedderBackend", "EMBEDDER_BACKENDS", "DEFAULT_MODEL_NAME",
-           "DEFAULT_MODEL_SHA256", "INT8_SUFFIX", "backend_for", "default_model_path", "default_cache_dir", "file_sha256", "onnx_model_file"]
+           "DEFAULT_MODEL_SHA256", "INT8_SUFFIX", "backend_for", "default_model_path", "default_cache_dir", "file_sha256", "onnx_model_file",
+           "pool_spans"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,16 @@ class Embedder(Protocol):
         ...
 
     def encode_documents(self, texts: list[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def encode_documents_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *,
+                                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and, from the same forward pass, a vector per ``(start, end)`` span of it.
+
+        A span's vector pools the token states inside it, so it is read in the context of its
+        whole text ("late chunking"): one pass instead of one per span. Offsets are characters of
+        the text; texts must fit the model (:attr:`max_tokens`).
+        """
+        ...
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
@@ -178,6 +189,14 @@ class SentenceTransformerEmbedder:
     def encode_documents(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         return self._encode(texts, progress=progress)
 
+    def encode_documents_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *,
+                                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        if len(spans) != len(texts):
+            raise ValueError("one list of spans per text")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        return self._runner.encode_with_spans(texts, spans, batch_size=self.batch_size, progress=progress)
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, progress=False)
 
@@ -206,6 +225,17 @@ class _TorchRunner:
         vectors = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=progress)
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int,
+                          progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        # The model's own tokenization, as encode() does it, with each token's character offsets.
+        offsets = self._tokenizer(texts, add_special_tokens=True, truncation=True, max_length=self.max_tokens,
+                                  return_offsets_mapping=True, verbose=False)["offset_mapping"]
+        states = self._model.encode(texts, batch_size=batch_size, output_value="token_embeddings",
+                                    convert_to_numpy=False, show_progress_bar=progress)
+        pooled = [pool_spans(np.asarray(h.float().cpu(), dtype=np.float32), o, s)
+                  for h, o, s in zip(states, offsets, spans, strict=True)]
+        return np.stack([doc for doc, _ in pooled]), [parts for _, parts in pooled]
 
 
 def _read_json(path: Path) -> dict:
@@ -247,14 +277,16 @@ class _OnnxRunner:
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(ids) for ids in self._tokenize(texts)]
 
-    def encode(self, texts: list[str], *, batch_size: int, progress: bool) -> np.ndarray:
-        ids = self._tokenize(texts)
-        for i, row in enumerate(ids):
-            if len(row) > self.max_tokens:  # what sentence-transformers does: keep the head and [SEP]
-                ids[i] = row[: self.max_tokens - 1] + row[-1:]
-        # Length bucketing: sorted by token count, each batch pads only to its own longest text.
+    def _truncate(self, row: list) -> list:
+        # What sentence-transformers does with a text too long for the model: keep the head and [SEP].
+        return row if len(row) <= self.max_tokens else row[: self.max_tokens - 1] + row[-1:]
+
+    def _forward(self, ids: list[list[int]], *, batch_size: int, progress: bool):
+        """Run every row through the model; yield (row indices, token states, attention mask) per batch.
+
+        Length bucketing: rows sorted by token count, each batch pads only to its own longest row.
+        """
         order = np.argsort([len(row) for row in ids], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
         batches = range(0, len(order), batch_size)
         if progress:
             from tqdm import tqdm
@@ -271,10 +303,50 @@ class _OnnxRunner:
             feed = {"input_ids": input_ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(input_ids)
-            hidden = self._session.run(None, feed)[0]
+            yield rows, self._session.run(None, feed)[0], mask
+
+    def encode(self, texts: list[str], *, batch_size: int, progress: bool) -> np.ndarray:
+        ids = [self._truncate(row) for row in self._tokenize(texts)]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for rows, hidden, mask in self._forward(ids, batch_size=batch_size, progress=progress):
             pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
+
+    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int,
+                          progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        encodings = self._counter.encode_batch(
+            [t.lower() if self._lower and len(t.lower()) == len(t) else t for t in texts], add_special_tokens=True)
+        ids = [self._truncate(e.ids) for e in encodings]
+        offsets = [self._truncate(e.offsets) for e in encodings]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        parts: list[np.ndarray] = [np.empty((0, self.dimension), dtype=np.float32)] * len(texts)
+        for rows, hidden, _ in self._forward(ids, batch_size=batch_size, progress=progress):
+            for j, r in enumerate(rows):
+                out[r], parts[r] = pool_spans(hidden[j, : len(ids[r])], offsets[r], spans[r])
+        return out, parts
+
+
+def pool_spans(states: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-pool one text's token states: the whole text's vector, and one per character span.
+
+    A token belongs to the span its first character is in; special tokens (empty offsets) count
+    for the whole text only, as mean pooling counts them. A span holding no token (cut off by the
+    model's limit) gets the whole text's vector. All vectors are L2-normalized.
+    """
+    def unit(vector: np.ndarray) -> np.ndarray:
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
+    whole = unit(states.mean(axis=0))
+    real = np.array([end > start for start, end in offsets], dtype=bool)
+    starts = np.array([start for start, _ in offsets])[real]
+    cumulative = np.vstack([np.zeros((1, states.shape[1]), dtype=np.float64), np.cumsum(states[real], axis=0)])
+    vectors = np.empty((len(spans), states.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(spans):
+        lo, hi = np.searchsorted(starts, a, side="left"), np.searchsorted(starts, b, side="left")
+        vectors[i] = unit(cumulative[hi] - cumulative[lo]) if hi > lo else whole
+    return whole, vectors
 
 
 # ---- making the ONNX files ----

@@ -46,5 +46,18 @@ class HashEmbedder:
         self.calls += 1
         return np.stack([self._embed(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
+    def encode_documents_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *,
+                                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Late pooling, imitated: a span's vector leans towards its text's (its words plus half the text)."""
+        self.calls += 1
+        whole = self.encode_documents(texts)
+        self.calls -= 1
+        parts = []
+        for text, vector, text_spans in zip(texts, whole, spans, strict=True):
+            mixed = [self._embed(text[a:b]) + 0.5 * vector for a, b in text_spans]
+            parts.append(np.stack([m / np.linalg.norm(m) for m in mixed]).astype(np.float32) if mixed
+                         else np.zeros((0, self.dimension), np.float32))
+        return whole, parts
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.encode_documents(texts)

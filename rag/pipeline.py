@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal, get_args
 
 from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
 from index.sentence_table import SentenceVectors
@@ -22,12 +23,15 @@ from rag.sentences import split_sentences
 from rag.spans import SpanExtractor
 from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
 
-__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "content_hash"]
+__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "content_hash"]
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
+
+SentenceVectorMode = Literal["separate", "late"]
+SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
 
 
 def content_hash(doc: Document) -> str:
@@ -56,8 +60,8 @@ class Pipeline:
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
              model_dir: str | os.PathLike[str] | None = None, backend: str | None = None,
-             chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat", create: bool = True,
-             **options: float) -> Pipeline:
+             chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat",
+             sentence_vectors: SentenceVectorMode = "separate", create: bool = True, **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
 
         Args:
@@ -69,12 +73,18 @@ class Pipeline:
             chunking: for a new index; an existing index keeps the chunking it was built with.
             vector_index: for a new index: ``"flat"`` (exact) or ``"ivf-sq8"`` (large collections);
                 an existing index keeps its own.
+            sentence_vectors: for a new index: ``"separate"`` embeds every sentence on its own (exact,
+                the default); ``"late"`` pools each sentence's vector from its chunk's forward pass,
+                which halves the embedding work of ingest for slightly less precise sentence scores
+                (README, "Speed"). An existing index keeps its own.
             create: make an empty index if there is none.
             options: ``no_answer_threshold`` and the like, passed to the :class:`Answerer`.
 
         Raises:
             IndexMismatchError: the index was built with another embedding model.
         """
+        if sentence_vectors not in SENTENCE_VECTOR_MODES:
+            raise ValueError(f"sentence_vectors must be one of {SENTENCE_VECTOR_MODES}, not {sentence_vectors!r}")
         if embedder is None:
             from rag.embed import SentenceTransformerEmbedder, backend_for
 
@@ -84,7 +94,8 @@ class Pipeline:
             embedder = SentenceTransformerEmbedder(model_dir, backend=backend)
         chunking = chunking or ChunkingConfig()
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
-                                 tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index)
+                                 tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index,
+                                 sentence_vectors=sentence_vectors)
         directory = IndexDirectory.open(index_dir, settings, create=create)
         return cls(directory, embedder, answerer=Answerer(spans=SpanExtractor(), **options) if options else None)
 
@@ -158,28 +169,46 @@ class Pipeline:
         return report
 
     def _embed(self, documents: list[list[Chunk]], *, progress: bool):
-        """Vectors for every chunk and every sentence of every chunk, in one batched pass.
+        """Vectors for every chunk and every sentence of every chunk, in one batched call.
 
         Returns, per document: the chunk vectors, each chunk's sentence spans (document offsets),
-        and each chunk's sentence vectors. A sentence repeated by chunk overlap is embedded once.
+        and each chunk's sentence vectors. How sentences are embedded is the index's
+        ``sentence_vectors`` setting: on their own ("separate"; a sentence repeated by chunk overlap
+        is embedded once) or pooled from their chunk's pass ("late").
         """
+        spans = [[[(chunk.char_start + a, chunk.char_start + b) for a, b in split_sentences(chunk.text)]
+                  for chunk in chunks] for chunks in documents]
+        if self.directory.settings.sentence_vectors == "late":
+            vectors, sentence_vectors = self._embed_late(documents, spans, progress=progress)
+        else:
+            vectors, sentence_vectors = self._embed_separately(documents, spans, progress=progress)
+        return vectors, spans, sentence_vectors
+
+    def _embed_separately(self, documents: list[list[Chunk]], spans, *, progress: bool):
         texts: dict[str, int] = {}
-        plan = []
-        for chunks in documents:
-            doc_plan = []
-            for chunk in chunks:
-                spans = [(chunk.char_start + a, chunk.char_start + b) for a, b in split_sentences(chunk.text)]
-                sentence_texts = [chunk.text[a - chunk.char_start:b - chunk.char_start] for a, b in spans]
-                doc_plan.append((texts.setdefault(chunk.text, len(texts)), spans,
-                                 [texts.setdefault(t, len(texts)) for t in sentence_texts]))
-            plan.append(doc_plan)
+
+        def row(text: str) -> int:
+            return texts.setdefault(text, len(texts))
+
+        plan = [[(row(chunk.text), [row(chunk.text[a - chunk.char_start:b - chunk.char_start]) for a, b in ranges])
+                 for chunk, ranges in zip(chunks, doc_spans, strict=True)]
+                for chunks, doc_spans in zip(documents, spans, strict=True)]
         matrix = self.embedder.encode_documents(list(texts), progress=progress and len(texts) > 64)
-        vectors, sentences, sentence_vectors = [], [], []
-        for doc_plan in plan:
-            vectors.append(matrix[[row for row, _, _ in doc_plan]])
-            sentences.append([spans for _, spans, _ in doc_plan])
-            sentence_vectors.append([matrix[rows] for _, _, rows in doc_plan])
-        return vectors, sentences, sentence_vectors
+        return ([matrix[[row for row, _ in doc_plan]] for doc_plan in plan],
+                [[matrix[rows] for _, rows in doc_plan] for doc_plan in plan])
+
+    def _embed_late(self, documents: list[list[Chunk]], spans, *, progress: bool):
+        chunks = [chunk for doc_chunks in documents for chunk in doc_chunks]
+        local = [[(a - chunk.char_start, b - chunk.char_start) for a, b in ranges]
+                 for chunk, ranges in zip(chunks, (r for doc_spans in spans for r in doc_spans), strict=True)]
+        matrix, parts = self.embedder.encode_documents_with_spans([c.text for c in chunks], local,
+                                                                  progress=progress and len(chunks) > 64)
+        vectors, sentence_vectors, start = [], [], 0
+        for doc_chunks in documents:
+            vectors.append(matrix[start:start + len(doc_chunks)])
+            sentence_vectors.append(parts[start:start + len(doc_chunks)])
+            start += len(doc_chunks)
+        return vectors, sentence_vectors
 
     def delete(self, doc_id: str) -> None:
         """Remove a document from every store. Raises :class:`DocumentNotFoundError` if unknown."""

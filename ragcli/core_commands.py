@@ -22,6 +22,10 @@ def _pipeline(args: argparse.Namespace, *, create: bool = False):
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     pipeline = _pipeline(args, create=True)
+    kept = pipeline.directory.settings.sentence_vectors
+    if args.sentence_vectors not in (None, kept):
+        print(f"note: the index at {args.index} keeps its sentence vectors {kept!r}; "
+              f"rebuild it to change them", file=sys.stderr)
     report = pipeline.ingest(args.paths, include=args.include, exclude=args.exclude, progress=not args.json)
     if args.json:
         _print_json(report.to_dict())
@@ -124,6 +128,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
+                   help="for a new index: embed each sentence on its own (separate, the default: the most "
+                        "precise) or pool it from its chunk's pass (late: about half the embedding work)")
     p.set_defaults(handler=cmd_ingest)
 
     p = commands.add_parser("ask", help="answer a question from the indexed documents")

@@ -25,7 +25,8 @@ def open_pipeline(args: argparse.Namespace, *, create: bool = True):
     """The pipeline for ``--index`` and ``--model``, with the real embedding model."""
     from rag import Pipeline
 
-    return Pipeline.open(args.index, model_dir=args.model, backend=args.backend, create=create)
+    return Pipeline.open(args.index, model_dir=args.model, backend=args.backend, create=create,
+                         sentence_vectors=getattr(args, "sentence_vectors", None) or "separate")
 
 
 def _modules() -> list[ModuleType]:

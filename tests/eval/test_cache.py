@@ -27,7 +27,7 @@ def test_second_open_embeds_nothing(squad_file, tmp_path):
     assert build["documents"] == 4 and build["model"] == embedder.name
 
 
-def test_the_key_covers_content_model_and_chunking(squad_file):
+def test_the_key_covers_content_model_chunking_and_sentence_vectors(squad_file):
     documents = load_squad(squad_file).documents
     content = documents_fingerprint(documents)
     base = cache_key(content=content, embedder=HashEmbedder(), chunking=ChunkingConfig())
@@ -37,6 +37,7 @@ def test_the_key_covers_content_model_and_chunking(squad_file):
     assert base != cache_key(content=content, embedder=HashEmbedder(dimension=32), chunking=ChunkingConfig())
     assert base != cache_key(content=content, embedder=HashEmbedder(name="other"), chunking=ChunkingConfig())
     assert base != cache_key(content=content, embedder=HashEmbedder(), chunking=ChunkingConfig(chunk_tokens=100))
+    assert base != cache_key(content=content, embedder=HashEmbedder(), chunking=ChunkingConfig(), sentence_vectors="late")
 
 
 def test_corpus_files_are_fingerprinted_by_bytes(corpus_dir):

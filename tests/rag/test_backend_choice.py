@@ -35,3 +35,19 @@ def test_an_int8_index_is_built_then_asked_without_naming_the_backend_again(tmp_
     # Asking for the float model explicitly is the clear mismatch error, not wrong answers.
     assert main(["--index", index, "--backend", "onnx", "ask", "Who is the ambassador?"]) != 0
     assert "onnx-int8" in capsys.readouterr().err
+
+
+def test_the_fast_ingest_settings_are_chosen_once_and_kept_by_the_index(tmp_path, capsys):
+    from tests.conftest import AMBASSADOR_FILE
+
+    index = str(tmp_path / "index")
+    argv = ["--index", index, "--backend", "onnx-int8", "ingest", "--sentence-vectors", "late", str(AMBASSADOR_FILE)]
+    assert main(argv) == 0
+    assert IndexDirectory.stored_settings(index).sentence_vectors == "late"
+    capsys.readouterr()
+    assert main(["--index", index, "ask", "Who is the Chinese ambassador to Norway?"]) == 0
+    assert "Hou Yue" in capsys.readouterr().out
+    # asking an existing index for the other mode says it keeps its own
+    assert main(["--index", index, "ingest", "--sentence-vectors", "separate", str(AMBASSADOR_FILE)]) == 0
+    assert "keeps its sentence vectors 'late'" in capsys.readouterr().err
+    assert IndexDirectory.stored_settings(index).sentence_vectors == "late"

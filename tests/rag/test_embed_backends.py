@@ -90,3 +90,37 @@ def test_the_weights_hash_is_remembered_and_redone_when_the_file_changes(tmp_pat
     assert len(list((cache / "sha256").iterdir())) == 1
     weights.write_bytes(b"three")  # another size: another key
     assert _weights_sha256(weights, cache) == file_sha256(weights)
+
+
+def test_pool_spans_averages_the_tokens_that_start_inside_each_span():
+    from rag.embed import pool_spans
+
+    states = np.array([[9.0, 9.0], [1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [5.0, 5.0]])
+    offsets = [(0, 0), (0, 3), (4, 7), (8, 12), (0, 0)]  # [CLS] "one" "two" "four" [SEP]
+    whole, parts = pool_spans(states, offsets, [(0, 7), (8, 13), (13, 20)])
+    np.testing.assert_allclose(whole, np.array([18.0, 16.0]) / np.linalg.norm([18.0, 16.0]), rtol=1e-6)
+    np.testing.assert_allclose(parts[0], [1.0, 0.0])  # the special tokens belong to no span
+    np.testing.assert_allclose(parts[1], [0.0, 1.0])
+    np.testing.assert_allclose(parts[2], whole)  # a span with no token left gets the text's vector
+
+
+def test_span_vectors_come_from_the_same_pass_on_every_backend(torch_embedder, onnx_embedder, int8_embedder, texts):
+    from rag.sentences import split_sentences
+
+    paragraphs = texts[:6]
+    spans = [split_sentences(p) for p in paragraphs]
+    whole, parts = onnx_embedder.encode_documents_with_spans(paragraphs, spans)
+    # the text's own vector is exactly what encode_documents gives
+    assert (whole * onnx_embedder.encode_documents(paragraphs)).sum(axis=1).min() > 0.99999
+    alone = onnx_embedder.encode_documents([p[a:b] for p, s in zip(paragraphs, spans) for a, b in s])
+    late = np.vstack(parts)
+    assert late.shape == alone.shape and np.allclose(np.linalg.norm(late, axis=1), 1.0, atol=1e-5)
+    cosine = (late * alone).sum(axis=1)  # the same sentence, read in its paragraph: close, not equal
+    assert 0.6 < cosine.min() and cosine.max() < 0.9999 and cosine.mean() > 0.8
+    torch_whole, torch_parts = torch_embedder.encode_documents_with_spans(paragraphs, spans)
+    assert (torch_whole * whole).sum(axis=1).min() > 0.9999
+    assert (np.vstack(torch_parts) * late).sum(axis=1).min() > 0.9999
+    _, int8_parts = int8_embedder.encode_documents_with_spans(paragraphs, spans)
+    assert (np.vstack(int8_parts) * late).sum(axis=1).min() > 0.97
+    with pytest.raises(ValueError, match="one list of spans per text"):
+        onnx_embedder.encode_documents_with_spans(paragraphs, spans[:-1])

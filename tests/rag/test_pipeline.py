@@ -162,3 +162,58 @@ def test_a_new_index_can_use_the_large_collection_vector_index(tmp_path, corpus,
     assert "Everest" in pipeline.retrieve("Everest Himalayas", k=1, mode="dense")[0].text
     reopened = Pipeline.open(tmp_path / "big", embedder=fake_embedder)  # the index keeps its own kind
     assert reopened.directory.settings.vector_index == "ivf-sq8" and reopened.check().ok
+
+
+class SpanCountingEmbedder(HashEmbedder):
+    """Records which texts each ingest call embedded, to tell the two sentence-vector modes apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.separately: list[str] = []
+        self.with_spans: list[str] = []
+
+    def encode_documents(self, texts, *, progress=False):
+        self.separately += texts
+        return super().encode_documents(texts)
+
+    def encode_documents_with_spans(self, texts, spans, *, progress=False):
+        self.with_spans += texts
+        whole, parts = super().encode_documents_with_spans(texts, spans)
+        self.separately = self.separately[: -len(texts)]  # the parent's own call, not the pipeline's
+        return whole, parts
+
+
+def test_late_sentence_vectors_come_from_the_chunk_pass_and_stay_with_the_index(tmp_path, corpus):
+    embedder = SpanCountingEmbedder()
+    pipeline = Pipeline.open(tmp_path / "late", embedder=embedder, sentence_vectors="late")
+    pipeline.ingest([corpus])
+    snapshot = pipeline.directory.snapshot()
+    ids = sorted(int(i) for i in snapshot.vectors.ids())
+    chunks, sentences = snapshot.chunks(ids), snapshot.sentences(ids)
+    # one pass over the chunks; no sentence embedded on its own
+    assert embedder.separately == [] and sorted(embedder.with_spans) == sorted(c.text for c in chunks.values())
+    for chunk_id in ids:
+        chunk, (spans, vectors) = chunks[chunk_id], sentences[chunk_id]
+        local = [(a - chunk.char_start, b - chunk.char_start) for a, b in spans]
+        whole, expected = HashEmbedder().encode_documents_with_spans([chunk.text], [local])
+        np.testing.assert_allclose(vectors, expected[0], atol=1e-6)
+        assert not np.allclose(vectors, HashEmbedder().encode_documents([chunk.text[a:b] for a, b in local]))
+    result = pipeline.ask("Which river is the longest in Africa?")
+    assert "Nile" in result.answers[0].text
+    assert_cited_exactly(pipeline, result)
+    reopened = Pipeline.open(tmp_path / "late", embedder=HashEmbedder())  # the default does not override it
+    assert reopened.directory.settings.sentence_vectors == "late" and reopened.check().ok
+
+
+def test_separate_sentence_vectors_embed_each_sentence_once(tmp_path, corpus):
+    embedder = SpanCountingEmbedder()
+    pipeline = Pipeline.open(tmp_path / "separate", embedder=embedder)
+    pipeline.ingest([corpus])
+    assert pipeline.directory.settings.sentence_vectors == "separate" and embedder.with_spans == []
+    assert "The Nile is the longest river in Africa." in embedder.separately
+    assert len(embedder.separately) == len(set(embedder.separately))
+
+
+def test_an_unknown_sentence_vector_mode_is_refused(tmp_path, fake_embedder):
+    with pytest.raises(ValueError, match="sentence_vectors"):
+        Pipeline.open(tmp_path / "x", embedder=fake_embedder, sentence_vectors="sometimes")
