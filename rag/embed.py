@@ -56,6 +56,8 @@ def backend_for(model_name: str) -> EmbedderBackend:
     """
     return "onnx-int8" if model_name.endswith(INT8_SUFFIX) else "onnx"
 EMBEDDER_BACKENDS: tuple[str, ...] = get_args(EmbedderBackend)
+# The most padded tokens in one ONNX batch (see _OnnxRunner._forward).
+BATCH_TOKENS = 1024
 # Bump when the export or quantization recipe changes what the ONNX files compute.
 _ONNX_RECIPE = "1"
 
@@ -284,17 +286,27 @@ class _OnnxRunner:
     def _forward(self, ids: list[list[int]], *, batch_size: int, progress: bool):
         """Run every row through the model; yield (row indices, token states, attention mask) per batch.
 
-        Length bucketing: rows sorted by token count, each batch pads only to its own longest row.
+        Length bucketing: rows sorted by token count, each batch padded only to its own longest
+        row and holding at most ``batch_size`` rows and :data:`BATCH_TOKENS` padded tokens: on a
+        CPU, a batch of long texts that outgrows the caches is slower per token (measured: int8,
+        200-token chunks, 32 per batch 5.6 s against 4.6 s for 8; 30-token sentences fastest at 32).
         """
         order = np.argsort([len(row) for row in ids], kind="stable")
-        batches = range(0, len(order), batch_size)
+        batches = []
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while (end < len(order) and end - start < batch_size
+                   and (end - start + 1) * len(ids[order[end]]) <= BATCH_TOKENS):
+                end += 1
+            batches.append(order[start:end])
+            start = end
         if progress:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="embedding", unit="batch")
-        for start in batches:
-            rows = order[start:start + batch_size]
-            width = max(len(ids[r]) for r in rows)
+        for rows in batches:
+            width = len(ids[rows[-1]])
             input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, r in enumerate(rows):
@@ -315,6 +327,8 @@ class _OnnxRunner:
 
     def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int,
                           progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        # Offsets must index the text as given: lower-case it only where that keeps every offset
+        # (the tokenizer's own normalizer lower-cases BERT vocabularies anyway).
         encodings = self._counter.encode_batch(
             [t.lower() if self._lower and len(t.lower()) == len(t) else t for t in texts], add_special_tokens=True)
         ids = [self._truncate(e.ids) for e in encodings]
@@ -335,18 +349,20 @@ def pool_spans(states: np.ndarray, offsets: list[tuple[int, int]], spans: list[t
     for the whole text only, as mean pooling counts them. A span holding no token (cut off by the
     model's limit) gets the whole text's vector. All vectors are L2-normalized.
     """
-    def unit(vector: np.ndarray) -> np.ndarray:
-        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
-
-    whole = unit(states.mean(axis=0))
+    total = states.mean(axis=0)
+    whole = (total / max(float(np.linalg.norm(total)), 1e-12)).astype(np.float32)
+    if not spans:
+        return whole, np.zeros((0, states.shape[1]), dtype=np.float32)
     real = np.array([end > start for start, end in offsets], dtype=bool)
     starts = np.array([start for start, _ in offsets])[real]
-    cumulative = np.vstack([np.zeros((1, states.shape[1]), dtype=np.float64), np.cumsum(states[real], axis=0)])
-    vectors = np.empty((len(spans), states.shape[1]), dtype=np.float32)
-    for i, (a, b) in enumerate(spans):
-        lo, hi = np.searchsorted(starts, a, side="left"), np.searchsorted(starts, b, side="left")
-        vectors[i] = unit(cumulative[hi] - cumulative[lo]) if hi > lo else whole
-    return whole, vectors
+    bounds = np.asarray(spans).reshape(-1, 2)
+    lo, hi = np.searchsorted(starts, bounds[:, 0]), np.searchsorted(starts, bounds[:, 1])
+    position = np.arange(len(starts))
+    members = (position >= lo[:, None]) & (position < hi[:, None])  # span x token
+    sums = members.astype(np.float32) @ states[real]
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    vectors = np.where(hi[:, None] > lo[:, None], sums / np.maximum(norms, 1e-12), whole)
+    return whole, vectors.astype(np.float32)
 
 
 # ---- making the ONNX files ----
