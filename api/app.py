@@ -28,7 +28,8 @@ _MULTIPART_SLACK = 64 * 1024
 
 def open_pipeline(settings: Settings) -> Pipeline:
     """The pipeline for ``settings``, with the real embedding model (takes a few seconds)."""
-    return Pipeline.open(settings.index_dir, model_dir=settings.model_dir, backend=settings.embed_backend, create=True)
+    return Pipeline.open(settings.index_dir, model_dir=settings.model_dir, backend=settings.embed_backend, create=True,
+                         sentence_vectors=settings.sentence_vectors)
 
 
 def _version() -> str:

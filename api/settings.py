@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         model_dir: a local sentence-transformers model (``RAG_MODEL_DIR``); default: the bundled one.
         embed_backend: ``onnx``, ``onnx-int8`` or ``torch`` (``RAG_EMBED_BACKEND``); default: the one
             that built the index (``onnx`` for a new index).
+        sentence_vectors: ``separate`` or ``late``, for an index the server creates
+            (``RAG_SENTENCE_VECTORS``); an existing index keeps its own.
         api_key: when set, writes need ``Authorization: Bearer <key>`` (``RAG_API_KEY``).
         api_key_reads: also require the key for reads: ``/ask``, ``/documents``, ``/metrics``
             (``RAG_API_KEY_READS``).
@@ -38,6 +40,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".rag-index")
     model_dir: Path | None = None
     embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
+    sentence_vectors: Literal["separate", "late"] = "separate"
     api_key: SecretStr | None = None
     api_key_reads: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

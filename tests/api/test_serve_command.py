@@ -18,6 +18,7 @@ def test_serve_is_a_rag_command_with_loopback_defaults():
     ("RAG_MAX_UPLOAD_MB", "0", "RAG_MAX_UPLOAD_MB"),
     ("RAG_API_KEY_READS", "true", "RAG_API_KEY"),
     ("RAG_EMBED_BACKEND", "gpu", "RAG_EMBED_BACKEND"),
+    ("RAG_SENTENCE_VECTORS", "sometimes", "RAG_SENTENCE_VECTORS"),
 ])
 def test_bad_configuration_is_reported_before_anything_starts(monkeypatch, capsys, tmp_path, variable, value, needle):
     monkeypatch.setenv(variable, value)
@@ -25,3 +26,14 @@ def test_bad_configuration_is_reported_before_anything_starts(monkeypatch, capsy
     err = capsys.readouterr().err
     assert err.startswith("error: bad configuration") and needle in err
     assert not (tmp_path / "index").exists()
+
+
+def test_an_index_the_server_creates_takes_its_sentence_vectors_from_the_environment(monkeypatch, tmp_path):
+    from api import Settings
+    from api.app import open_pipeline
+
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", "late")
+    pipeline = open_pipeline(Settings(index_dir=tmp_path / "index"))
+    assert pipeline.directory.settings.sentence_vectors == "late"
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", "separate")  # an existing index keeps its own
+    assert open_pipeline(Settings(index_dir=tmp_path / "index")).directory.settings.sentence_vectors == "late"
