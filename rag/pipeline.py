@@ -176,38 +176,38 @@ class Pipeline:
         ``sentence_vectors`` setting: on their own ("separate"; a sentence repeated by chunk overlap
         is embedded once) or pooled from their chunk's pass ("late").
         """
-        spans = [[[(chunk.char_start + a, chunk.char_start + b) for a, b in split_sentences(chunk.text)]
-                  for chunk in chunks] for chunks in documents]
+        local = [[split_sentences(chunk.text) for chunk in chunks] for chunks in documents]  # chunk offsets
         if self.directory.settings.sentence_vectors == "late":
-            vectors, sentence_vectors = self._embed_late(documents, spans, progress=progress)
+            vectors, sentence_vectors = self._embed_late(documents, local, progress=progress)
         else:
-            vectors, sentence_vectors = self._embed_separately(documents, spans, progress=progress)
+            vectors, sentence_vectors = self._embed_separately(documents, local, progress=progress)
+        spans = [[[(chunk.char_start + a, chunk.char_start + b) for a, b in ranges]
+                  for chunk, ranges in zip(chunks, doc_local, strict=True)]
+                 for chunks, doc_local in zip(documents, local, strict=True)]
         return vectors, spans, sentence_vectors
 
-    def _embed_separately(self, documents: list[list[Chunk]], spans, *, progress: bool):
+    def _embed_separately(self, documents: list[list[Chunk]], local, *, progress: bool):
         texts: dict[str, int] = {}
 
         def row(text: str) -> int:
             return texts.setdefault(text, len(texts))
 
-        plan = [[(row(chunk.text), [row(chunk.text[a - chunk.char_start:b - chunk.char_start]) for a, b in ranges])
-                 for chunk, ranges in zip(chunks, doc_spans, strict=True)]
-                for chunks, doc_spans in zip(documents, spans, strict=True)]
+        plan = [[(row(chunk.text), [row(chunk.text[a:b]) for a, b in ranges])
+                 for chunk, ranges in zip(chunks, doc_local, strict=True)]
+                for chunks, doc_local in zip(documents, local, strict=True)]
         matrix = self.embedder.encode_documents(list(texts), progress=progress and len(texts) > 64)
         return ([matrix[[row for row, _ in doc_plan]] for doc_plan in plan],
                 [[matrix[rows] for _, rows in doc_plan] for doc_plan in plan])
 
-    def _embed_late(self, documents: list[list[Chunk]], spans, *, progress: bool):
-        chunks = [chunk for doc_chunks in documents for chunk in doc_chunks]
-        local = [[(a - chunk.char_start, b - chunk.char_start) for a, b in ranges]
-                 for chunk, ranges in zip(chunks, (r for doc_spans in spans for r in doc_spans), strict=True)]
-        matrix, parts = self.embedder.encode_documents_with_spans([c.text for c in chunks], local,
-                                                                  progress=progress and len(chunks) > 64)
+    def _embed_late(self, documents: list[list[Chunk]], local, *, progress: bool):
+        texts = [chunk.text for chunks in documents for chunk in chunks]
+        matrix, parts = self.embedder.encode_documents_with_spans(
+            texts, [ranges for doc_local in local for ranges in doc_local], progress=progress and len(texts) > 64)
         vectors, sentence_vectors, start = [], [], 0
-        for doc_chunks in documents:
-            vectors.append(matrix[start:start + len(doc_chunks)])
-            sentence_vectors.append(parts[start:start + len(doc_chunks)])
-            start += len(doc_chunks)
+        for chunks in documents:
+            vectors.append(matrix[start:start + len(chunks)])
+            sentence_vectors.append(parts[start:start + len(chunks)])
+            start += len(chunks)
         return vectors, sentence_vectors
 
     def delete(self, doc_id: str) -> None:
