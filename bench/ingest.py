@@ -45,22 +45,23 @@ class CountingEmbedder:
         finally:
             self.count_seconds += time.perf_counter() - started
 
-    def encode_documents(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+    @contextlib.contextmanager
+    def _embedding(self, texts: list[str]):
         started = time.perf_counter()
         try:
-            return self.inner.encode_documents(texts, progress=progress)
+            yield
         finally:
             self.texts += len(texts)
             self.encode_seconds += time.perf_counter() - started
 
+    def encode_documents(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        with self._embedding(texts):
+            return self.inner.encode_documents(texts, progress=progress)
+
     def encode_documents_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]], *,
                                     progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-        started = time.perf_counter()
-        try:
+        with self._embedding(texts):
             return self.inner.encode_documents_with_spans(texts, spans, progress=progress)
-        finally:
-            self.texts += len(texts)
-            self.encode_seconds += time.perf_counter() - started
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.inner.encode_queries(texts)
@@ -83,7 +84,8 @@ def ingest_run(label: str, embedder: Any, paths: list[Path], index_dir: Path, *,
     texts = chunk_texts(pipeline)
     tokens = int(sum(count_tokens(texts)))
     result = {
-        "backend": label, "sentence_vectors": sentence_vectors, "seconds": t.seconds, "documents": len(report.added), "chunks": len(texts),
+        "backend": label, "sentence_vectors": sentence_vectors, "seconds": t.seconds, "documents": len(report.added),
+        "chunks": len(texts),
         "model_tokens": tokens, "chunks_per_s": len(texts) / t.seconds, "tokens_per_s": tokens / t.seconds,
         "texts_embedded": counting.texts, "embed_seconds": counting.encode_seconds,
         "token_count_seconds": counting.count_seconds,
