@@ -27,9 +27,11 @@ _MULTIPART_SLACK = 64 * 1024
 
 
 def open_pipeline(settings: Settings) -> Pipeline:
-    """The pipeline for ``settings``, with the real embedding model (takes a few seconds)."""
-    return Pipeline.open(settings.index_dir, model_dir=settings.model_dir, backend=settings.embed_backend, create=True,
-                         sentence_vectors=settings.sentence_vectors)
+    """The pipeline for ``settings``, with the real embedding model and reader (takes a few seconds)."""
+    pipeline = Pipeline.open(settings.index_dir, model_dir=settings.model_dir, backend=settings.embed_backend,
+                             create=True, sentence_vectors=settings.sentence_vectors, reader_dir=settings.reader_dir)
+    pipeline.answerer.reader  # noqa: B018 - load the reader now, so /readyz means ready to answer
+    return pipeline
 
 
 def _version() -> str:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         model_dir: a local sentence-transformers model (``RAG_MODEL_DIR``); default: the bundled one.
         embed_backend: ``onnx``, ``onnx-int8`` or ``torch`` (``RAG_EMBED_BACKEND``); default: the one
             that built the index (``onnx`` for a new index).
+        reader_dir: a reader directory (``RAG_READER_DIR``, written by ``rag train-reader``);
+            default: the reader shipped in the package.
         sentence_vectors: ``separate`` or ``late``, for an index the server creates
             (``RAG_SENTENCE_VECTORS``); an existing index keeps its own.
         api_key: when set, writes need ``Authorization: Bearer <key>`` (``RAG_API_KEY``).
@@ -40,6 +42,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".rag-index")
     model_dir: Path | None = None
     embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
+    reader_dir: Path | None = None
     sentence_vectors: Literal["separate", "late"] = "separate"
     api_key: SecretStr | None = None
     api_key_reads: bool = False
@@ -52,7 +55,7 @@ class Settings(BaseSettings):
         # An exported-but-empty RAG_API_KEY must not turn into a key everyone knows ("").
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("model_dir", "embed_backend", mode="before")
+    @field_validator("model_dir", "embed_backend", "reader_dir", mode="before")
     @classmethod
     def _blank_model_is_default(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

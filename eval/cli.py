@@ -88,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sentence-vectors", choices=["separate", "late"], default="separate",
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
                              "default separate")
+    parser.add_argument("--gold-passage", action="store_true",
+                        help="ask each question of its own document only (SQuAD: its paragraph), no retrieval: the "
+                             "reading-comprehension setting that SQuAD 2.0 readers are compared in")
 
 
 def _load_embedder(args: argparse.Namespace) -> Embedder:
@@ -99,8 +102,13 @@ def _load_embedder(args: argparse.Namespace) -> Embedder:
 
 def _answerer_config(pipeline: Any) -> dict[str, Any]:
     answerer = getattr(pipeline, "answerer", None)
-    names = ("passages", "max_answers", "no_answer_threshold")
-    return {n: getattr(answerer, n) for n in names if isinstance(getattr(answerer, n, None), (int, float))}
+    names = ("passages", "read_sentences", "window_chars", "max_answers", "ranker_weight", "threshold")
+    config: dict[str, Any] = {n: getattr(answerer, n) for n in names
+                              if isinstance(getattr(answerer, n, None), (int, float))}
+    reader = getattr(answerer, "reader", None)
+    if reader is not None:
+        config["reader"] = reader.name
+    return config
 
 
 def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: TextIO | None = None) -> int:
@@ -125,26 +133,29 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
         raise DatasetError(f"{args.qa} is SQuAD JSON and brings its own documents; --corpus is for JSONL files")
     progress = sys.stderr.isatty()
     embedder = embedder or _load_embedder(args)
+    options: dict[str, Any] = {"reader_dir": args.reader} if getattr(args, "reader", None) else {}
     t0 = time.perf_counter()
     if dataset.documents is not None or args.corpus:
         built = open_cached_index(embedder=embedder, documents=dataset.documents, corpus=args.corpus,
-                                  cache_dir=args.cache_dir, progress=progress, sentence_vectors=args.sentence_vectors)
+                                  cache_dir=args.cache_dir, progress=progress, sentence_vectors=args.sentence_vectors,
+                                  **options)
         pipeline = built.pipeline
         index: dict[str, Any] = {"dir": str(built.directory), "cache_key": built.key, "cached": built.cached,
                                  "build_s": round(built.build_seconds, 3), "documents": built.documents,
                                  "chunks": built.chunks}
         index_s = built.seconds
     else:
-        pipeline = Pipeline.open(args.index, embedder=embedder, create=False)
+        pipeline = Pipeline.open(args.index, embedder=embedder, create=False, **options)
         stats = pipeline.stats()
         index = {"dir": str(args.index), "cache_key": None, "cached": None, "build_s": None,
                  "documents": stats["documents"], "chunks": stats["chunks"]}
         index_s = time.perf_counter() - t0
 
-    evaluation = Evaluator(dataset, k=args.k, mode=args.retrieval, progress=progress).run(pipeline)
+    evaluation = Evaluator(dataset, k=args.k, mode=args.retrieval, progress=progress,
+                           gold_passage=args.gold_passage).run(pipeline)
     config = {
         "qa": str(args.qa), "dataset_format": dataset.format, "dataset_sha256": dataset.sha256,
-        "limit": args.limit, "corpus": args.corpus, "retrieval": args.retrieval, "k": list(evaluation.k),
+        "limit": args.limit, "corpus": args.corpus, "retrieval": args.retrieval, "gold_passage": args.gold_passage, "k": list(evaluation.k),
         "retrieve_k": RETRIEVE_K, "rank_cutoff": RANK_CUTOFF, "model": embedder.name,
         "model_sha256": embedder.sha256, "chunking": pipeline.chunking.to_dict(),
         "sentence_vectors": pipeline.directory.settings.sentence_vectors,
@@ -202,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the index to evaluate when the QA file is JSONL and no --corpus is given")
     parser.add_argument("--model", default=os.environ.get("RAG_MODEL_DIR"), metavar="DIR",
                         help="a local sentence-transformers model directory (default: the bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--reader", default=os.environ.get("RAG_READER_DIR") or None, metavar="DIR",
+                        help="a reader directory (default: the shipped reader)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     add_arguments(parser)
     return parser

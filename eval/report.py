@@ -50,6 +50,9 @@ def build_report(run: EvalRun, *, config: dict[str, Any], index_build_s: float) 
     for section in SECTIONS:
         digits = 2 if section == "latency_ms" else 4
         report[section] = {name: _round(value, digits) for name, value in run.metrics[section].items()}
+    # The official SQuAD 2.0 script's keys and 0-100 scale, so figures compare with published readers.
+    report["squad2"] = {name: value if isinstance(value, int) else _round(value, 2)
+                        for name, value in run.metrics["squad2"].items()}
     report["index_build_s"] = round(index_build_s, 3)
     return report
 
@@ -138,7 +141,7 @@ def history_entry(report: dict[str, Any], *, seconds: float, commit: str | None,
         "dataset": report["dataset"],
         "n_questions": report["n_questions"],
         "config": report["config"],
-        "metrics": {section: report[section] for section in SECTIONS},
+        "metrics": {section: report[section] for section in (*SECTIONS, "squad2") if section in report},
         "index_build_s": report["index_build_s"],
         "seconds": round(seconds, 2),
     }
@@ -182,7 +185,7 @@ def _table(title: str, row_name: str, values: dict[str, float | None], *, digits
 def markdown_summary(report: dict[str, Any], *, seconds: float | None = None, notes: Iterable[str] = ()) -> str:
     """The run as Markdown tables: retrieval, answers, abstention, then timings."""
     config = report["config"]
-    mode = config.get("retrieval", "?")
+    mode = "gold passage" if config.get("gold_passage") else config.get("retrieval", "?")
     lines = [f"## rag eval · {report['dataset']} · {mode}",
              "",
              f"{report['n_questions']} questions ({report['n_answerable']} answerable, "
@@ -195,6 +198,9 @@ def markdown_summary(report: dict[str, Any], *, seconds: float | None = None, no
     lines.append("")
     lines += _table("no_answer", mode, report["no_answer"])
     lines.append("")
+    if "squad2" in report:
+        lines += _table("squad2 (official script's figures, 0-100)", mode, report["squad2"], digits=2)
+        lines.append("")
     latency = report["latency_ms"]
     index = config.get("index", {})
     timing = (f"latency p50 {format_value(latency['p50'], digits=1)} ms, p95 {format_value(latency['p95'], digits=1)} ms"

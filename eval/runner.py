@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
     from rag.types import AskResult, Document
 
-__all__ = ["Evaluator", "EvalRun", "QuestionResult", "score_question", "summarize", "recall_curve", "per_question_scores",
+__all__ = ["Evaluator", "EvalRun", "QuestionResult", "score_question", "summarize", "squad2_scores", "recall_curve", "per_question_scores",
            "DEFAULT_K", "RANK_CUTOFF", "PRIMARY_METRICS", "RETRIEVE_K"]
 
 logger = logging.getLogger(__name__)
@@ -185,6 +185,27 @@ def summarize(results: Sequence[QuestionResult], *, k: Sequence[int] = DEFAULT_K
             "no_ans_acc": mean(float(r.abstained) for r in unanswerable),
         },
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+        "squad2": squad2_scores(results),
+    }
+
+
+def squad2_scores(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """The official SQuAD 2.0 script's figures (0–100): an abstention is the empty answer, which is
+    exactly right on an unanswerable question and scores 0 on an answerable one."""
+    has = [r for r in results if r.answerable]
+    no = [r for r in results if not r.answerable]
+    em = [r.exact_match for r in has] + [float(r.abstained) for r in no]
+    f1 = [r.f1 for r in has] + [float(r.abstained) for r in no]
+
+    def pct(values: list) -> float | None:
+        return 100.0 * sum(values) / len(values) if values else None
+
+    return {
+        "exact": pct(em), "f1": pct(f1), "total": len(results),
+        "HasAns_exact": pct([r.exact_match for r in has]), "HasAns_f1": pct([r.f1 for r in has]),
+        "HasAns_total": len(has),
+        "NoAns_exact": pct([float(r.abstained) for r in no]), "NoAns_f1": pct([float(r.abstained) for r in no]),
+        "NoAns_total": len(no),
     }
 
 
@@ -228,7 +249,7 @@ class EvalRun:
 
     def flat(self) -> dict[str, float]:
         """``{"retrieval.recall@5": 0.93, ...}``, leaving out metrics that do not apply."""
-        return {f"{section}.{name}": value for section, values in self.metrics.items()
+        return {f"{section}.{name}": float(value) for section, values in self.metrics.items()
                 for name, value in values.items() if value is not None}
 
     def few_documents(self) -> int:
@@ -244,12 +265,15 @@ class Evaluator:
         k: the cut-offs of ``recall@k`` (each 1–50); ``mrr@10`` and ``ndcg@10`` are always reported.
         mode: the retrieval mode to evaluate.
         progress: show a progress bar.
+        gold_passage: ask each question of its first gold document only (``Pipeline.read``): reading
+            comprehension, as SQuAD 2.0 readers are scored. Questions without a known gold document
+            are left out.
     """
 
     primary_metric = "retrieval.recall@5"
 
     def __init__(self, dataset: QADataset, *, k: Sequence[int] = DEFAULT_K, mode: RetrievalMode = "hybrid",
-                 progress: bool = False) -> None:
+                 progress: bool = False, gold_passage: bool = False) -> None:
         if not k or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_K for n in k):
             raise ValueError(f"every k must be an integer from 1 to {MAX_K}")
         if mode not in RETRIEVAL_MODES:
@@ -258,6 +282,7 @@ class Evaluator:
         self.k = tuple(sorted(set(k)))
         self.mode = mode
         self.progress = progress
+        self.gold_passage = gold_passage
 
     def __call__(self, pipeline: Pipeline) -> dict[str, float]:
         return self.run(pipeline).flat()
@@ -273,17 +298,25 @@ class Evaluator:
             return documents[doc_id]
 
         results = []
+        if self.gold_passage:
+            dataset = replace(dataset, examples=tuple(e for e in dataset.examples if e.gold_doc_ids))
         bar = tqdm(dataset.examples, desc=f"eval {self.mode}", unit="q", disable=not self.progress, mininterval=1.0)
         for n, example in enumerate(bar, start=1):
             t0 = time.perf_counter()
-            answer = pipeline.ask(example.question, k=RETRIEVE_K, mode=self.mode)
+            if self.gold_passage:
+                answer = pipeline.read(example.question, example.gold_doc_ids[0])
+            else:
+                answer = pipeline.ask(example.question, k=RETRIEVE_K, mode=self.mode)
             latency_ms = (time.perf_counter() - t0) * 1000
             results.append(score_question(example, answer, latency_ms=latency_ms, document=document))
             if n % _LOG_EVERY == 0:
                 logger.info("%s: %d/%d questions, %.1f s", self.mode, n, len(dataset.examples),
                             time.perf_counter() - started)
-        run = EvalRun(dataset=dataset, mode=self.mode, k=self.k, results=results,
-                      metrics=summarize(results, k=self.k), seconds=time.perf_counter() - started)
+        metrics = summarize(results, k=self.k)
+        if self.gold_passage:  # nothing was retrieved: the passage was given
+            metrics["retrieval"] = dict.fromkeys(metrics["retrieval"])
+        run = EvalRun(dataset=dataset, mode=self.mode, k=self.k, results=results, metrics=metrics,
+                      seconds=time.perf_counter() - started)
         few = run.few_documents()
         if few:
             logger.info("%d of %d questions retrieved fewer than %d distinct documents", few, len(results),

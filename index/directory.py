@@ -116,6 +116,12 @@ class Snapshot:
     def document(self, doc_id: str) -> Document | None:
         return self.store.document(doc_id)
 
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        """A document's chunks in document order (empty for an unknown document)."""
+        ids = self.store.document_chunk_ids(doc_id)
+        found = self.store.chunks(ids)
+        return [found[i] for i in ids]
+
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
         return self.store.documents(offset=offset, k=k)
 

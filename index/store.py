@@ -223,6 +223,10 @@ class Store:
             for r in rows
         }
 
+    def document_chunk_ids(self, doc_id: str) -> list[int]:
+        """A document's chunk ids, in document order."""
+        return [r[0] for r in self._query("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,))]
+
     def chunk_ids(self) -> np.ndarray:
         return np.array([r[0] for r in self._query("SELECT chunk_id FROM chunks ORDER BY chunk_id")], dtype=np.int64)
 

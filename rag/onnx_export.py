@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.errors import ModelError
 
-__all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json"]
+__all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json", "quantize_int8", "fuse_bert"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def onnx_model_file(model_dir: Path, weights_sha256: str, *, quantized: bool, ca
             else:
                 _export_float(model_dir, work / "model.onnx")
             if quantized:
-                _quantize(work / "model.onnx", work / "model-int8.onnx")
+                quantize_int8(work / "model.onnx", work / "model-int8.onnx")
             folder.mkdir(parents=True, exist_ok=True)
             for produced in work.iterdir():
                 os.replace(produced, folder / produced.name)  # atomic per file; same bytes if raced
@@ -90,7 +90,6 @@ def _export_float(model_dir: Path, target: Path) -> None:
         raise ModelError(f"the ONNX backends support BERT-style models with mean pooling; use backend='torch' "
                          f"for {model_dir}")
     import torch
-    from onnxruntime.transformers import optimizer
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
 
@@ -119,14 +118,21 @@ def _export_float(model_dir: Path, target: Path) -> None:
         torch.onnx.export(Encoder(), (ids, mask, torch.zeros_like(ids)), str(raw), input_names=names,
                           output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                           dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
-    fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=int(config.get("num_attention_heads", 0)),
-                                     hidden_size=int(config.get("hidden_size", 0)), opt_level=1)
-    fused.save_model_to_file(str(target))
+    fuse_bert(raw, target, config)
     got = _run_once(target, ids.numpy(), mask.numpy())
     if not np.allclose(got[0], expected[0], atol=1e-3) or not np.allclose(got[1, :9], expected[1, :9], atol=1e-3):
         logger.warning("the fused ONNX graph disagrees with torch; using the unfused export")
         os.replace(raw, target)
     raw.unlink(missing_ok=True)
+
+
+def fuse_bert(raw: Path, target: Path, config: dict) -> None:
+    """Fuse a traced BERT graph's attention with ONNX Runtime's transformer optimizer."""
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=int(config.get("num_attention_heads", 0)),
+                                     hidden_size=int(config.get("hidden_size", 0)), opt_level=1)
+    fused.save_model_to_file(str(target))
 
 
 def _run_once(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -148,7 +154,8 @@ def _quiet_root_logger():
         root.setLevel(level)
 
 
-def _quantize(source: Path, target: Path) -> None:
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization of a float ONNX graph's weights, per channel."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -20,7 +20,6 @@ from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionErro
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
-from rag.spans import SpanExtractor
 from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
 
 __all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "content_hash"]
@@ -55,13 +54,14 @@ class Pipeline:
         self.chunker = Chunker(self.chunking, max_model_tokens=embedder.max_tokens,
                                count_model_tokens=embedder.count_tokens)
         self.retriever = retriever or Retriever()
-        self.answerer = answerer or Answerer(spans=SpanExtractor())
+        self.answerer = answerer or Answerer()
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
              model_dir: str | os.PathLike[str] | None = None, backend: str | None = None,
              chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat",
-             sentence_vectors: SentenceVectorMode = "separate", create: bool = True, **options: float) -> Pipeline:
+             sentence_vectors: SentenceVectorMode = "separate", create: bool = True,
+             reader_dir: str | os.PathLike[str] | None = None, **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
 
         Args:
@@ -78,7 +78,10 @@ class Pipeline:
                 which halves the embedding work of ingest for slightly less precise sentence scores
                 (README, "Speed"). An existing index keeps its own.
             create: make an empty index if there is none.
-            options: ``no_answer_threshold`` and the like, passed to the :class:`Answerer`.
+            reader_dir: a reader directory (``rag train-reader``); default: the shipped reader. An
+                index does not depend on the reader: any reader reads any index.
+            options: ``no_answer_threshold``, ``read_sentences`` and the like, passed to the
+                :class:`~rag.answer.Answerer`.
 
         Raises:
             IndexMismatchError: the index was built with another embedding model.
@@ -97,7 +100,8 @@ class Pipeline:
                                  tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index,
                                  sentence_vectors=sentence_vectors)
         directory = IndexDirectory.open(index_dir, settings, create=create)
-        return cls(directory, embedder, answerer=Answerer(spans=SpanExtractor(), **options) if options else None)
+        answerer = Answerer(reader_dir=reader_dir, **options) if reader_dir is not None or options else None
+        return cls(directory, embedder, answerer=answerer)
 
     # ---- ingesting ----
 
@@ -290,3 +294,26 @@ class Pipeline:
             timings_ms={"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000,
                         "total": (time.perf_counter() - t0) * 1000},
         )
+
+    def read(self, question: str, doc_id: str) -> AskResult:
+        """Answer from one document only: the reader reads all of it (no retrieval). This is the
+        reading-comprehension setting (``rag eval --gold-passage``); ``passages`` are its chunks.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        t0 = time.perf_counter()
+        question = self._validate(question, 1)
+        snapshot = self.directory.snapshot()
+        chunks = snapshot.document_chunks(doc_id)
+        if not chunks:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+        sentences = snapshot.sentences([c.chunk_id for c in chunks])
+        answers = self.answerer.read_chunks(question, chunks, sentences)
+        passages = [Passage(text=c.text, score=0.0, citation=citation_for(c, c.char_start, c.char_end)) for c in chunks]
+        t1 = time.perf_counter()
+        return AskResult(
+            question=question, no_answer=answers.no_answer, confidence=answers.confidence,
+            no_answer_threshold=self.answerer.reading_threshold, signals=answers.signals,
+            answers=answers.answers, passages=passages,
+            timings_ms={"retrieve": 0.0, "answer": (t1 - t0) * 1000, "total": (t1 - t0) * 1000})

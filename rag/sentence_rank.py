@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from index.lexical import tokenize
-from rag.spans import question_type
 
-__all__ = ["FEATURES", "SentenceRanker", "sentence_features", "DEFAULT_SENTENCE_MODEL"]
+__all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 
 DEFAULT_SENTENCE_MODEL = Path(__file__).with_name("models") / "sentence_ranker.json"
 
@@ -39,6 +38,26 @@ FEATURES = (
     "fused_gap",  # its passage's fused retrieval score minus the top passage's
     "bias",
 )
+
+_TYPE_PATTERNS = (
+    ("number", r"\bhow (many|much|long|far|old|large|big|high|tall|often|fast|heavy)\b"
+               r"|\bwhat (percentage|percent|number|amount|proportion|fraction)\b"),
+    ("date", r"\b(when|what year|which year|what date|what century|what decade|what time|what period|what month)\b"),
+    ("person", r"\b(who|whom|whose)\b"),
+    ("place", r"\bwhere\b|\b(what|which) (country|city|state|region|place|continent|location|town|area)\b"),
+    ("reason", r"\b(why|how)\b"),
+    ("what", r"\b(what|which|name)\b"),
+)
+
+
+def question_type(question: str) -> str:
+    """The kind of answer a question asks for, from its question words."""
+    lowered = question.lower()
+    for name, pattern in _TYPE_PATTERNS:
+        if re.search(pattern, lowered):
+            return name
+    return "other"
+
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|half|percent)\b", re.IGNORECASE)

@@ -14,7 +14,7 @@ __all__ = ["main", "build_parser", "open_pipeline"]
 
 # Modules with ``register(subparsers)``; optional ones are skipped when their package is absent.
 COMMAND_MODULES: tuple[str, ...] = ("ragcli.core_commands", "ragcli.serve_command", "ragcli.eval_command",
-                                    "ragcli.bench_command")
+                                    "ragcli.bench_command", "ragcli.train_command")
 
 
 def default_index_dir() -> str:
@@ -26,7 +26,8 @@ def open_pipeline(args: argparse.Namespace, *, create: bool = True):
     from rag import Pipeline
 
     return Pipeline.open(args.index, model_dir=args.model, backend=args.backend, create=create,
-                         sentence_vectors=getattr(args, "sentence_vectors", None) or "separate")
+                         sentence_vectors=getattr(args, "sentence_vectors", None) or "separate",
+                         reader_dir=args.reader)
 
 
 def _modules() -> list[ModuleType]:
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how the model runs (default: $RAG_EMBED_BACKEND, else whatever built the index, "
                              "else onnx). onnx-int8 ingests about twice as fast with slightly different vectors; "
                              "an index built with it is read with it")
+    parser.add_argument("--reader", default=os.environ.get("RAG_READER_DIR") or None, metavar="DIR",
+                        help="a reader directory written by `rag train-reader` (default: $RAG_READER_DIR or the "
+                             "reader shipped in the package)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _modules():

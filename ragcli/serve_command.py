@@ -21,6 +21,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["model_dir"] = args.model
     if args.backend:
         overrides["embed_backend"] = args.backend
+    if args.reader:
+        overrides["reader_dir"] = args.reader
     try:
         settings = Settings(**overrides)  # everything else from RAG_* variables
     except ValidationError as exc:
@@ -41,6 +43,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["RAG_MODEL_DIR"] = str(settings.model_dir)
     if settings.embed_backend is not None:
         os.environ["RAG_EMBED_BACKEND"] = settings.embed_backend
+    if settings.reader_dir is not None:
+        os.environ["RAG_READER_DIR"] = str(settings.reader_dir)
     uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
     return 0
 

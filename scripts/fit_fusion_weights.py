@@ -1,20 +1,21 @@
-"""Fit the hybrid retriever's fusion weights (rag.retrieve.FUSION_WEIGHTS) with article-level CV.
+"""Fit the hybrid retriever's fusion weights (rag/models/fusion_weights.json) with article-level CV.
 
-    .venv/bin/python scripts/fit_fusion_weights.py [--squad FILE] [--index DIR] [--splits 3]
+    .venv/bin/python scripts/fit_fusion_weights.py [--squad FILE] [--splits 3] [--out FILE]
 
-Indexes the split's paragraphs exactly as ``rag eval`` does, and for every answerable question
-records the candidate pool and each signal's raw score once (``Retriever.pool``). Each weight
-triple on a small grid then re-ranks those pools offline. For each random split of the articles
-into two halves, the triple that ranks best on one half (recall@1 + recall@5 + mrr@10) is scored
-on the other half, and the swap: the held-out figures printed are what the README reports. The
-last line is the fit on all the articles, which is what ships.
+The default data is ``../shared/train/squad2-dev-other.json`` (SQuAD 2.0 dev articles that are not
+in the public split, which is never fitted on). Indexes its paragraphs exactly as ``rag eval`` does
+(the same cache), and for every answerable question records the candidate pool and each signal's
+raw score once (``Retriever.pool``). Each weight triple on a small grid then re-ranks those pools
+offline. For each random split of the articles into two halves, the triple that ranks best on one
+half (recall@1 + recall@5 + mrr@10) is scored on the other half, and the swap: the held-out
+figures are printed. The fit on all the articles is written to ``--out`` with its provenance.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +25,22 @@ sys.path.insert(0, str(REPO))
 
 from eval.datasets import load_dataset  # noqa: E402
 from eval.metrics import distinct  # noqa: E402
+from eval.report import git_commit  # noqa: E402
 from eval.runner import RETRIEVE_K  # noqa: E402
+from eval.cache import DEFAULT_CACHE_DIR, open_cached_index  # noqa: E402
 from rag import Pipeline  # noqa: E402
-from rag.retrieve import SIGNALS, fuse  # noqa: E402
+from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
+from rag.retrieve import DEFAULT_FUSION_FILE, SIGNALS, fuse  # noqa: E402
 
 GRID = [{"dense": d, "sentence": s, "lexical": 1.0} for d in (0.25, 0.5, 0.75, 1.0, 1.25)
         for s in (0.75, 1.0, 1.25, 1.5, 2.0)]
 
 
-def collect(squad: Path, index_dir: Path) -> list[dict]:
+def collect(squad: Path, cache_dir: str) -> list[dict]:
     """Per answerable question: its article, gold documents, pool's documents and raw signals."""
     dataset = load_dataset(squad)
-    pipeline = Pipeline.open(index_dir)
-    pipeline.ingest_documents(dataset.documents)
+    pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(backend="onnx"), documents=dataset.documents,
+                                 cache_dir=cache_dir).pipeline
     return pools(pipeline, dataset.examples)
 
 
@@ -81,12 +85,14 @@ def show(name: str, f: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--squad", type=Path, default=REPO.parent / "shared" / "eval" / "squad2-dev-public.json")
-    parser.add_argument("--index", type=Path, help="index directory to build or reuse (default: a temporary one)")
+    parser.add_argument("--squad", type=Path, default=REPO.parent / "shared" / "train" / "squad2-dev-other.json")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help="where rag eval caches its index builds")
     parser.add_argument("--splits", type=int, default=3, help="random halvings of the articles (default 3)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_FUSION_FILE)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        items = collect(args.squad, args.index or Path(tmp) / "index")
+    if "squad2-dev-public" in args.squad.name:
+        sys.exit("refusing to fit on the public split: it is the held-out test")
+    items = collect(args.squad, args.cache_dir)
     articles = sorted({item["article"] for item in items})
     rng = random.Random(0)
     tuned, equal = [], []
@@ -104,6 +110,13 @@ def main() -> None:
     show("same questions, equal weights", figures(np.concatenate(equal)))
     weights = best(items)
     show(f"all articles (in-sample) {weights}", figures(ranks(items, weights)))
+    held_out = figures(np.concatenate(tuned))
+    about = {"command": sys.argv, "commit": git_commit(REPO)[0], "data": {"path": str(args.squad),
+             "sha256": file_sha256(args.squad)}, "questions": len(items), "splits": args.splits,
+             "held_out": {k: round(v, 4) for k, v in held_out.items()},
+             "held_out_equal_weights": {k: round(v, 4) for k, v in figures(np.concatenate(equal)).items()}}
+    args.out.write_text(json.dumps({"weights": weights, "about": about}, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,28 @@
-"""Fit the abstention model (rag/models/no_answer.json) on SQuAD 2.0, with article-level cross-validation.
+"""Fit the answerer's evidence weight and the no-answer model of a reader, on training data only.
 
-    .venv/bin/python scripts/fit_no_answer.py [--squad FILE] [--max-drop 0.025]
+    .venv/bin/python scripts/fit_no_answer.py [--squad reader-data/squad2-dev-other.val.json]
+        [--reader DIR] [--max-drop 2.5]
 
-Builds an index of the split's paragraphs, asks every question once with abstention switched off,
-and records the signals the answerer computes. A logistic model of "answerable" is fitted on five
-articles; its threshold is the highest one that costs at most ``--max-drop`` of contains_gold on
-those articles' answerable questions. Both are then scored on the other five articles (and the
-swap): those held-out figures are what the script prints. The shipped model is fitted on all ten.
+The data is the validation half of ``../shared/train/squad2-dev-other.json`` (written by
+``scripts/prepare_reader_data.py``; the reader never trained on it): real SQuAD 2.0 questions with
+real unanswerable ones, over an index of its paragraphs built exactly as ``rag eval`` builds one.
+The public split is never read. It fits, in order:
+
+1. ``ranker_weight``: how much the sentence ranker's log-odds add to the reader's margin when
+   ordering answers, by the top answer's F1 on answerable questions (a small grid).
+2. The open-domain no-answer model: a logistic model of "answerable" over the signals of the best
+   answer; its threshold is the highest that costs at most ``--max-drop`` points of has-answer F1.
+3. The reading threshold (``rag eval --gold-passage``, ``Pipeline.read``): the reader's margin
+   below which it says "no answer", maximizing SQuAD 2.0 F1 over the validation questions asked of
+   their own paragraph.
+
+Writes ``DIR/no_answer.json`` with the precision/recall curve of the abstention and provenance.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,95 +31,167 @@ from sklearn.linear_model import LogisticRegression
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from eval.cache import open_cached_index  # noqa: E402
 from eval.datasets import load_dataset  # noqa: E402
-from eval.metrics import contains_answer  # noqa: E402
-from rag import Pipeline  # noqa: E402
-from rag.answer import DEFAULT_NO_ANSWER_MODEL, SIGNALS, Answerer, NoAnswerModel  # noqa: E402
-from rag.spans import SpanExtractor  # noqa: E402
+from eval.metrics import exact_match, f1_score, max_over_golds  # noqa: E402
+from rag.answer import NO_ANSWER_FILE, SIGNALS, NoAnswerModel  # noqa: E402
+from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
+from rag.reader.model_dir import DEFAULT_READER_DIR  # noqa: E402
+from rag.reader.train import _git_commit  # noqa: E402
+
+GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
-def collect(squad: Path, offtopic: Path, index_dir: Path) -> tuple[list[dict], list[dict]]:
-    # The documents exactly as `rag eval` indexes them (titles with spaces, the same ids).
-    dataset = load_dataset(squad)
-    questions = [{"question": e.question, "article": e.gold_doc_ids[0].split("#")[0], "answers": list(e.answers),
-                  "answerable": bool(e.answers)} for e in dataset.examples]
-    pipeline = Pipeline.open(index_dir)
-    pipeline.answerer = Answerer(spans=SpanExtractor(), no_answer_threshold=0.0)
-    pipeline.ingest_documents(dataset.documents)
-    off = [json.loads(line) for line in offtopic.read_text().splitlines() if line.strip()]
-    return ask_all(pipeline, questions), ask_all(pipeline, [{"question": o["question"], "answers": []} for o in off])
+def collect(pipeline, examples, *, progress: bool = True) -> list[dict]:
+    """Every question asked once, recording every answer the reader proposed with its evidence."""
+    from tqdm import tqdm
 
+    answerer = pipeline.answerer
+    answerer.max_answers = 10
+    answerer.threshold = 0.0
+    recorded: dict = {}
+    inner = answerer.guesses
 
-def ask_all(pipeline: Pipeline, items: list[dict]) -> list[dict]:
-    """Ask each item's question; record the answerer's signals and whether the top answer contains a
-    gold one. The pipeline's answerer should not abstain (``no_answer_threshold=0``)."""
-    for item in items:
-        result = pipeline.ask(item["question"])
-        item["signals"] = result.signals
-        top = result.answers[0].text if result.answers else ""
-        item["correct"] = bool(item["answers"]) and bool(contains_answer(top, item["answers"]))
+    def recording(*args, **kwargs):
+        found, guesses, signals = inner(*args, **kwargs)
+        recorded["rows"] = [{"margin": g.margin, "span": g.span, "ranker": g.ranker,
+                             "sentence": float(found.similarity[g.sentence]),
+                             "text": g.chunk.text[g.start - g.chunk.char_start:g.end - g.chunk.char_start]}
+                            for g in guesses]
+        recorded["fixed"] = {k: signals[k] for k in ("ranker_top", "fused", "fused_gap")} if signals else {}
+        return found, guesses, signals
+
+    answerer.guesses = recording
+    items = []
+    for e in tqdm(examples, desc="open-domain", disable=not progress, mininterval=2):
+        recorded.clear()
+        pipeline.ask(e.question)
+        rows = recorded.get("rows", [])
+        for row in rows:
+            row["f1"] = max_over_golds(f1_score, row["text"], e.answers) if e.answers else 0.0
+        items.append({"answers": list(e.answers), "rows": rows, "fixed": recorded.get("fixed", {})})
+    answerer.guesses = inner
     return items
 
 
-def matrix(items: list[dict]) -> np.ndarray:
-    return np.array([[item["signals"][name] for name in SIGNALS] for item in items], dtype=float)
+def best_row(item: dict, weight: float) -> dict | None:
+    if not item["rows"]:
+        return None
+    return max(item["rows"], key=lambda r: r["margin"] + weight * r["ranker"])
 
 
-def fit(items: list[dict], max_drop: float) -> NoAnswerModel:
-    X, y = matrix(items), np.array([item["answerable"] for item in items])
-    lr = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
-    model = NoAnswerModel(dict(zip(SIGNALS, lr.coef_[0].round(5).tolist(), strict=True)),
-                          round(float(lr.intercept_[0]), 5), 0.0)
-    conf = np.array([model.confidence(item["signals"]) for item in items])
-    answerable = y.astype(bool)
-    correct = np.array([item["correct"] for item in items]) & answerable
-    # The highest threshold whose lost correct answers stay within the budget.
-    best = 0.0
-    for t in np.unique(conf):
-        if (correct & (conf < t)).sum() / answerable.sum() <= max_drop:
+def signals_of(item: dict, weight: float) -> dict[str, float] | None:
+    row = best_row(item, weight)
+    if row is None:
+        return None
+    return {"margin": row["margin"], "span": row["span"], "ranker": row["ranker"], "sentence": row["sentence"],
+            **item["fixed"]}
+
+
+def fit_weight(items: list[dict]) -> tuple[float, dict[float, float]]:
+    answerable = [i for i in items if i["answers"]]
+    f1 = {w: float(np.mean([(best_row(i, w) or {"f1": 0.0})["f1"] for i in answerable])) for w in GRID}
+    return max(f1, key=lambda w: (f1[w], -w)), f1
+
+
+def fit_no_answer(items: list[dict], weight: float, max_drop: float) -> tuple[NoAnswerModel, list[dict]]:
+    usable = [(i, s) for i in items if (s := signals_of(i, weight)) is not None]
+    X = np.array([[s[n] for n in SIGNALS] for _, s in usable])
+    y = np.array([bool(i["answers"]) for i, _ in usable])
+    lr = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
+    weights = dict(zip(SIGNALS, lr.coef_[0].round(5).tolist(), strict=True))
+    bias = round(float(lr.intercept_[0]), 5)
+    model = NoAnswerModel(weights, bias, 0.0)
+    conf = np.array([model.confidence(s) for _, s in usable])
+    f1 = np.array([best_row(i, weight)["f1"] if i["answers"] else 0.0 for i, _ in usable])
+    n_has = int(y.sum())
+    never = 100.0 * f1[y].sum() / n_has
+    curve, best = [], 0.0
+    for t in np.unique(np.round(conf, 4)):
+        keep = conf >= t
+        has_f1 = 100.0 * (f1 * keep)[y].sum() / n_has
+        abstained = ~keep
+        curve.append({"threshold": float(t), "has_ans_f1": round(has_f1, 2),
+                      "no_ans_acc": round(float(abstained[~y].mean()), 4),
+                      "precision": round(float((~y & abstained).sum() / max(1, abstained.sum())), 4)})
+        if never - has_f1 <= max_drop:
             best = float(t)
-    return NoAnswerModel(model.weights, model.bias, best)
+    step = max(1, len(curve) // 40)
+    return NoAnswerModel(weights, bias, best), [c for n, c in enumerate(curve) if n % step == 0]
 
 
-def score(model: NoAnswerModel, items: list[dict]) -> dict[str, float]:
-    abstain = np.array([model.confidence(item["signals"]) < model.threshold for item in items])
-    answerable = np.array([item["answerable"] for item in items])
-    correct = np.array([item["correct"] for item in items])
-    return {"contains_gold_never_abstaining": float(correct[answerable].mean()),
-            "contains_gold": float((correct & ~abstain)[answerable].mean()),
-            "no_ans_acc": float(abstain[~answerable].mean()),
-            "answerable_abstained": float(abstain[answerable].mean())}
+def collect_reading(pipeline, examples, *, progress: bool = True) -> list[dict]:
+    from tqdm import tqdm
+
+    from dataclasses import replace
+
+    pipeline.answerer.no_answer = replace(pipeline.answerer.no_answer, reading_threshold=-1e9)
+    items = []
+    for e in tqdm(examples, desc="gold passage", disable=not progress, mininterval=2):
+        result = pipeline.read(e.question, e.gold_doc_ids[0])
+        top = result.answers[0].text if result.answers else ""
+        items.append({"answerable": bool(e.answers), "margin": result.signals.get("margin", -1e9),
+                      "f1": max_over_golds(f1_score, top, e.answers) if e.answers else 0.0,
+                      "em": max_over_golds(exact_match, top, e.answers) if e.answers else 0.0})
+    return items
+
+
+def fit_reading_threshold(items: list[dict]) -> tuple[float, float]:
+    margins = np.array([i["margin"] for i in items])
+    y = np.array([i["answerable"] for i in items])
+    f1 = np.array([i["f1"] for i in items])
+    best_t, best = 0.0, -1.0
+    for t in np.unique(np.round(margins, 3)):
+        answer = margins >= t
+        score = float(np.where(y, f1 * answer, ~answer).mean())
+        if score > best:
+            best_t, best = float(t), score
+    return best_t, 100.0 * best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--squad", type=Path, default=REPO.parent / "shared" / "eval" / "squad2-dev-public.json")
+    parser.add_argument("--squad", type=Path, default=REPO / "reader-data" / "squad2-dev-other.val.json")
+    parser.add_argument("--reader", type=Path, default=DEFAULT_READER_DIR)
     parser.add_argument("--offtopic", type=Path, default=REPO / "eval" / "data" / "offtopic.jsonl")
-    parser.add_argument("--max-drop", type=float, default=0.025)
-    parser.add_argument("--out", type=Path, default=DEFAULT_NO_ANSWER_MODEL)
-    parser.add_argument("--signals", type=Path, help="reuse (or save) the collected signals here")
+    parser.add_argument("--max-drop", type=float, default=2.5, help="has-answer F1 points abstention may cost")
+    parser.add_argument("--cache-dir", default=".eval-cache")
+    parser.add_argument("--limit", type=int, help="use only N questions (a quick check; the fit needs them all)")
     args = parser.parse_args()
-    if args.signals and args.signals.exists():
-        items, off = json.loads(args.signals.read_text())
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            items, off = collect(args.squad, args.offtopic, Path(tmp) / "index")
-        if args.signals:
-            args.signals.write_text(json.dumps([items, off]))
-    articles = sorted({item["article"] for item in items})
-    folds = [set(articles[: len(articles) // 2]), set(articles[len(articles) // 2:])]
-    held_out = []
-    for fold in folds:
-        model = fit([i for i in items if i["article"] in fold], args.max_drop)
-        figures = score(model, [i for i in items if i["article"] not in fold])
-        figures["offtopic_abstained"] = float(np.mean([model.confidence(o["signals"]) < model.threshold for o in off]))
-        held_out.append(figures)
-        print("fit on", sorted(fold), "held out:", {k: round(v, 3) for k, v in figures.items()})
-    mean = {k: round(float(np.mean([h[k] for h in held_out])), 4) for k in held_out[0]}
-    print("held-out mean:", mean)
-    final = fit(items, args.max_drop)
-    final.save(args.out, about={"fitted_on": args.squad.name, "max_drop": args.max_drop, "held_out": mean})
-    print(f"wrote {args.out}: {final}")
+    if "squad2-dev-public" in args.squad.name:
+        sys.exit("refusing to fit on the public split: it is the held-out test")
+    dataset = load_dataset(args.squad).limited(args.limit)
+    embedder = SentenceTransformerEmbedder(backend="onnx")
+    built = open_cached_index(embedder=embedder, documents=dataset.documents, cache_dir=args.cache_dir,
+                              reader_dir=args.reader)
+    pipeline = built.pipeline
+    items = collect(pipeline, dataset.examples)
+    weight, by_weight = fit_weight(items)
+    print("has-answer F1 of the top answer by ranker_weight:", {w: round(v, 4) for w, v in by_weight.items()})
+    model, curve = fit_no_answer(items, weight, args.max_drop)
+    print(f"ranker_weight {weight}; no-answer threshold {model.threshold:.4f}")
+    for point in curve:
+        print(point)
+    reading = collect_reading(pipeline, dataset.examples)
+    reading_threshold, reading_f1 = fit_reading_threshold(reading)
+    print(f"reading threshold {reading_threshold:.3f}: SQuAD 2.0 F1 {reading_f1:.2f} on {args.squad.name}")
+    offtopic = [json.loads(line)["question"] for line in args.offtopic.read_text().splitlines() if line.strip()]
+    pipeline.answerer.no_answer = model
+    pipeline.answerer.threshold = model.threshold
+    pipeline.answerer.ranker_weight = weight
+    pipeline.answerer.max_answers = 3
+    off = float(np.mean([pipeline.ask(q).no_answer for q in offtopic]))
+    print(f"off-topic questions abstained on (this index): {off:.3f}")
+    final = NoAnswerModel(model.weights, model.bias, model.threshold, reading_threshold=round(reading_threshold, 4),
+                          ranker_weight=weight)
+    about = {"command": sys.argv, "commit": _git_commit(),
+             "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
+             "embedder": {"name": embedder.name, "sha256": embedder.sha256},
+             "reader_weights_sha256": json.loads((args.reader / "card.json").read_text())["weights_sha256"],
+             "ranker_weight": weight, "has_ans_f1_by_ranker_weight": by_weight, "max_drop_f1_points": args.max_drop,
+             "curve": curve, "reading_squad2_f1": round(reading_f1, 2), "offtopic_abstained": off}
+    final.save(args.reader / NO_ANSWER_FILE, about=about)
+    print(f"wrote {args.reader / NO_ANSWER_FILE}")
 
 
 if __name__ == "__main__":

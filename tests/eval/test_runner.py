@@ -81,6 +81,10 @@ def test_abstaining_scores_zero_on_answerable_and_passes_on_unanswerable():
     # abstained on a (answerable: FP) and u (unanswerable: TP); answered (unanswerable: FN)
     assert metrics["no_answer"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "has_ans_f1": 0.0, "no_ans_acc": 0.5}
     assert metrics["latency_ms"] == {"p50": 3.0, "p95": pytest.approx(4.8)}
+    # the official SQuAD 2.0 script's figures: an abstention is the empty answer
+    assert metrics["squad2"] == {"exact": pytest.approx(100 / 3), "f1": pytest.approx(100 / 3), "total": 3,
+                                 "HasAns_exact": 0.0, "HasAns_f1": 0.0, "HasAns_total": 1,
+                                 "NoAns_exact": 50.0, "NoAns_f1": 50.0, "NoAns_total": 2}
 
 
 def test_several_gold_documents_count_as_one_hit():
@@ -114,6 +118,18 @@ def test_run_over_a_real_pipeline(squad_pipeline, mode):
     assert run.metrics["retrieval"]["recall@1"] >= 0.8
     if mode != "bm25":  # dense ranks every chunk; BM25 only those sharing a word with the question
         assert run.few_documents() == 0
+
+
+def test_gold_passage_reads_each_question_s_own_paragraph(squad_pipeline):
+    dataset, pipeline = squad_pipeline
+    run = Evaluator(dataset, gold_passage=True).run(pipeline)
+    assert len(run.results) == 7
+    assert all(value is None for value in run.metrics["retrieval"].values())  # nothing was retrieved
+    assert run.metrics["answer"]["citation_valid"] == 1.0
+    for result in run.results:
+        assert result.ranked_doc_ids == list(result.gold_doc_ids)
+        assert result.top_answer_doc in (None, *result.gold_doc_ids)
+    assert run.metrics["squad2"]["total"] == 7 and run.metrics["squad2"]["HasAns_total"] == 5
 
 
 def test_evaluator_contract(squad_pipeline):

@@ -1,6 +1,8 @@
 """The sentence ranker: its features, the shipped weights, saving and loading, and the order it gives the answerer."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -79,8 +81,20 @@ def _chunk(chunk_id: int, text: str, title: str = "Hoover Dam") -> StoredChunk:
                        text=text, title=title, source="test", page_starts=None)
 
 
-def _answer(ranker: SentenceRanker, **options):
-    """Two passages, three sentences; sentence vectors chosen so that the cosines are 0.8, 0.6, 0.5."""
+class FirstWordReader:
+    """A stand-in reader: the first word of every window it is given."""
+
+    directory = Path("/nonexistent-reader")
+
+    def read(self, question, contexts, *, top_k=3):
+        from rag.reader.features import SpanGuess
+
+        return [[SpanGuess(n, 0, c.index(" "), 1.0, 0.0)] for n, c in enumerate(contexts)], np.zeros(len(contexts))
+
+
+def _answer(ranker: SentenceRanker):
+    """Two passages, three sentences; sentence vectors chosen so that the cosines are 0.8, 0.6, 0.5.
+    The reader reads the top-ranked sentence alone."""
     first = " ".join(SENTENCES[:2])
     chunks = [_chunk(1, first), _chunk(2, SENTENCES[2])]
     spans = {1: [(0, len(SENTENCES[0])), (len(SENTENCES[0]) + 1, len(first))], 2: [(0, len(SENTENCES[2]))]}
@@ -88,54 +102,18 @@ def _answer(ranker: SentenceRanker, **options):
     vector = {0.8: [0.8, 0.6], 0.6: [0.6, 0.8], 0.5: [0.5, np.sqrt(0.75)]}
     sentences = {1: (spans[1], np.array([vector[0.8], vector[0.6]], dtype=np.float32)),
                  2: (spans[2], np.array([vector[0.5]], dtype=np.float32))}
-    answerer = Answerer(ranker=ranker, no_answer=NoAnswerModel({}, 0.0, 0.0), **options)
+    answerer = Answerer(reader=FirstWordReader(), ranker=ranker, no_answer=NoAnswerModel({}, 0.0, 0.0),
+                        read_sentences=1, window_chars=10)
     return answerer.answer(QUESTION, query, chunks, sentences, fused_scores=[2.0, 1.0])
 
 
-def test_the_answerer_orders_sentences_by_the_ranker():
-    by_cosine = _answer(SentenceRanker({"cosine": 1.0}))
-    assert [a.sentence for a in by_cosine.answers] == SENTENCES
-    reversed_ = _answer(SentenceRanker({"cosine": -1.0}))
-    assert [a.sentence for a in reversed_.answers] == SENTENCES[::-1]
+def test_the_reader_reads_the_sentence_the_ranker_puts_first():
+    assert _answer(SentenceRanker({"cosine": 1.0})).answers[0].sentence == SENTENCES[0]
+    assert _answer(SentenceRanker({"cosine": -1.0})).answers[0].sentence == SENTENCES[2]
     shipped = _answer(SentenceRanker.load())
-    assert shipped.answers[0].sentence == SENTENCES[1]
-    # an answer's score is the ranker's probability, so answers come best score first
-    scores = [a.score for a in shipped.answers]
-    assert scores == sorted(scores, reverse=True) and all(0.0 < x < 1.0 for x in scores)
-    assert shipped.signals["ranker"] == pytest.approx(np.log(scores[0] / (1 - scores[0])), abs=1e-5)
-    # the no-answer signals "sentence" and "sentence_gap" are the chosen sentences' similarities
+    assert shipped.answers[0].sentence == SENTENCES[1] and shipped.answers[0].text == "About"
     assert shipped.signals["sentence"] == pytest.approx(0.6)
-    second = next(a for a in shipped.answers[1:])
-    assert shipped.signals["sentence_gap"] == pytest.approx(0.6 - {SENTENCES[0]: 0.8, SENTENCES[2]: 0.5}[second.sentence])
-    for result in (by_cosine, reversed_, shipped):
-        for a in result.answers:
-            assert a.sentence[a.citation.char_start - a.sentence_start:][: len(a.text)] == a.text
 
 
 def test_an_answerer_without_a_ranker_uses_the_shipped_one():
-    assert Answerer().ranker == SentenceRanker.load()
-
-
-class FirstWordSpans:
-    """A stand-in span extractor: the first word of every sentence, and a record of what it parsed."""
-
-    def __init__(self):
-        self.asked: list[str] = []
-
-    def best_spans(self, question, sentences):
-        from rag.spans import Span
-
-        self.asked += sentences
-        return [Span(0, s.index(" "), "NP", 1.0) for s in sentences]
-
-
-@pytest.mark.parametrize(("bias", "min_score", "shortened"), [
-    (-5.0, 0.5, 1),  # every sentence unlikely: only the top answer is cut short
-    (+5.0, 0.5, 3),  # every sentence likely: all three are
-    (-5.0, 0.0, 3),  # no cut-off: all three
-])
-def test_only_likely_sentences_are_cut_to_a_short_span(bias, min_score, shortened):
-    spans = FirstWordSpans()
-    result = _answer(SentenceRanker({"cosine": 1.0, "bias": bias}), spans=spans, span_min_score=min_score)
-    assert len(spans.asked) == shortened
-    assert [a.text != a.sentence for a in result.answers] == [True] * shortened + [False] * (3 - shortened)
+    assert Answerer(reader=FirstWordReader()).ranker == SentenceRanker.load()

@@ -1,0 +1,87 @@
+"""Training on a tiny set: the reader directory, its card, checkpoints and an exact resume."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from rag.embed import file_sha256
+from rag.reader.model_dir import WORD_EMBEDDINGS, load_torch_reader, read_card
+from rag.reader.runtime import Reader
+from rag.reader.train import CHECKPOINT, TrainSettings, bucketed_batches, train_reader, training_pairs
+from rag.reader.squad import read_squad
+
+PARAGRAPHS = [
+    ("Rhine", "The Rhine rises in the Swiss Alps and flows north through Basel, Cologne and Rotterdam. "
+              "It is about 1,230 kilometres long.",
+     [("Where does the Rhine rise?", "the Swiss Alps"), ("How long is the Rhine?", "about 1,230 kilometres")]),
+    ("Rhine", "Barges on the Rhine carry coal, grain and containers between Rotterdam and Basel.",
+     [("What do barges carry?", "coal, grain and containers")]),
+    ("Oxygen", "Oxygen was discovered by Carl Wilhelm Scheele in 1771 and by Joseph Priestley in 1774.",
+     [("Who discovered oxygen in 1774?", "Joseph Priestley"), ("When did Scheele find oxygen?", "1771")]),
+]
+
+
+@pytest.fixture
+def qa_file(tmp_path: Path) -> Path:
+    articles: dict[str, list] = {}
+    for title, context, qas in PARAGRAPHS:
+        articles.setdefault(title, []).append({"context": context, "qas": [
+            {"id": f"{title}-{len(articles[title])}-{n}", "question": q,
+             "answers": [{"text": a, "answer_start": context.index(a)}]} for n, (q, a) in enumerate(qas)]})
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"version": "v2.0", "data": [{"title": t, "paragraphs": p} for t, p in articles.items()]}))
+    return path
+
+
+def settings(qa_file: Path, out: Path, **kw) -> TrainSettings:
+    return TrainSettings(qa_files=[qa_file], out=out, epochs=2, batch_size=2, max_length=64, stride=16,
+                         bf16=False, negatives=1.0, command=["test"], **kw)
+
+
+def test_negatives_come_from_other_paragraphs_of_the_article(qa_file: Path) -> None:
+    pairs = training_pairs(read_squad(qa_file), negatives=1.0, seed=0)
+    negatives = [p for p in pairs if p[2] is None]
+    assert negatives, "the Rhine questions have another Rhine paragraph to be asked against"
+    for question, context, _ in negatives:
+        assert question.startswith(("Where does", "How long", "What do"))  # Oxygen has one paragraph
+        source = next(c for _, c, qas in PARAGRAPHS if any(q == question for q, _ in qas))
+        assert context != source
+
+
+def test_bucketed_batches_cover_every_example_once_and_follow_the_seed() -> None:
+    lengths = [5, 90, 7, 64, 33, 12, 80, 3, 41]
+    batches = bucketed_batches(lengths, batch_size=2, seed=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert batches == bucketed_batches(lengths, batch_size=2, seed=3)
+    assert batches != bucketed_batches(lengths, batch_size=2, seed=4)
+
+
+def test_training_writes_a_reader_with_its_card(qa_file: Path, tmp_path: Path) -> None:
+    out = train_reader(settings(qa_file, tmp_path / "reader"), progress=False)
+    card = read_card(out)
+    assert card["data"] == [{"path": str(qa_file), "sha256": file_sha256(qa_file)}]
+    assert card["steps"] == card["planned_steps"] > 0 and card["seed"] == 13 and card["command"] == ["test"]
+    assert card["word_embeddings"] == "encoder" and card["weights_sha256"] == file_sha256(out / "reader.safetensors")
+    assert {"cpu", "cores", "device"} <= set(card["machine"])
+    with safe_open(str(out / "reader.safetensors"), framework="pt") as weights:
+        assert WORD_EMBEDDINGS not in set(weights.keys())
+    assert not (out / CHECKPOINT).exists()
+    reader = Reader(out, cache_dir=tmp_path / "cache")
+    context = PARAGRAPHS[2][1]
+    spans, null = reader.read("Who discovered oxygen?", [context])
+    assert spans[0] and all(context[s.start:s.end] for s in spans[0]) and null.shape == (1,)
+
+
+def test_a_stopped_run_resumes_to_the_same_weights(qa_file: Path, tmp_path: Path) -> None:
+    import torch
+
+    straight = train_reader(settings(qa_file, tmp_path / "straight"), progress=False)
+    stopped = train_reader(settings(qa_file, tmp_path / "stopped", stop_after_steps=2), progress=False)
+    assert (stopped / CHECKPOINT).is_file() and not (stopped / "card.json").exists()
+    resumed = train_reader(settings(qa_file, tmp_path / "stopped", resume=True), progress=False)
+    assert read_card(resumed)["steps"] == read_card(straight)["steps"]
+    a, b = load_torch_reader(straight).state_dict(), load_torch_reader(resumed).state_dict()
+    assert all(torch.allclose(a[name], b[name], atol=1e-3) for name in a)
