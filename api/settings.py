@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
     embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
     reader_dir: Path | None = None
-    sentence_vectors: Literal["separate", "late"] = "separate"
+    sentence_vectors: Literal["separate", "late"] | None = None
     api_key: SecretStr | None = None
     api_key_reads: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -125,18 +125,21 @@ def _lock(path: Path) -> Iterator[None]:
 def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | None = None,
                       corpus: Sequence[str | os.PathLike[str]] | None = None, chunking: ChunkingConfig | None = None,
                       cache_dir: str | os.PathLike[str] = DEFAULT_CACHE_DIR, progress: bool = False,
-                      sentence_vectors: str = "separate", **options: float) -> BuiltIndex:
+                      sentence_vectors: str | None = None, **options: float) -> BuiltIndex:
     """Open the cached index of ``documents`` (or of the files under ``corpus``), building it if needed.
 
     Args:
         embedder: the embedding model; part of the key.
         documents: in-memory documents (a SQuAD file's paragraphs).
         corpus: files and directories, ingested like ``rag ingest`` would.
-        sentence_vectors: how a new index embeds sentences (see :meth:`rag.Pipeline.open`); part of the key.
+        sentence_vectors: how a new index embeds sentences (see :meth:`rag.Pipeline.open`; default: what a
+            new index gets); part of the key.
         options: passed to :meth:`rag.Pipeline.open` (answerer options such as ``no_answer_threshold``).
     """
     from rag.chunking import ChunkingConfig
-    from rag.pipeline import Pipeline
+    from rag.pipeline import DEFAULT_SENTENCE_VECTORS, Pipeline
+
+    sentence_vectors = sentence_vectors or DEFAULT_SENTENCE_VECTORS
 
     if (documents is None) == (corpus is None):
         raise ValueError("give exactly one of documents and corpus")

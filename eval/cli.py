@@ -85,9 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, metavar="DIR",
                         help=f"where index builds are cached (default {DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-plot", action="store_true", help="do not draw eval.png")
-    parser.add_argument("--sentence-vectors", choices=["separate", "late"], default="separate",
+    parser.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
-                             "default separate")
+                             "default: what a new index gets")
     parser.add_argument("--gold-passage", action="store_true",
                         help="ask each question of its own document only (SQuAD: its paragraph), no retrieval: the "
                              "reading-comprehension setting that SQuAD 2.0 readers are compared in")
@@ -97,7 +97,10 @@ def _load_embedder(args: argparse.Namespace) -> Embedder:
     from rag.embed import SentenceTransformerEmbedder
 
     # `rag --model DIR --backend NAME eval` (python -m eval has neither: the bundled model on ONNX).
-    return SentenceTransformerEmbedder(getattr(args, "model", None), backend=getattr(args, "backend", None) or "onnx")
+    from rag.pipeline import DEFAULT_BACKEND
+
+    return SentenceTransformerEmbedder(getattr(args, "model", None),
+                                       backend=getattr(args, "backend", None) or DEFAULT_BACKEND)
 
 
 def _answerer_config(pipeline: Any) -> dict[str, Any]:
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
                              read_history, read_report, read_scores, scores_path, write_json, write_questions,
                              write_scores)
     from eval.runner import RANK_CUTOFF, RETRIEVE_K, Evaluator, recall_curve
-    from rag.pipeline import Pipeline
+    from rag.pipeline import DEFAULT_SENTENCE_VECTORS, Pipeline
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
@@ -137,7 +140,8 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
     t0 = time.perf_counter()
     if dataset.documents is not None or args.corpus:
         built = open_cached_index(embedder=embedder, documents=dataset.documents, corpus=args.corpus,
-                                  cache_dir=args.cache_dir, progress=progress, sentence_vectors=args.sentence_vectors,
+                                  cache_dir=args.cache_dir, progress=progress,
+                                  sentence_vectors=args.sentence_vectors or DEFAULT_SENTENCE_VECTORS,
                                   **options)
         pipeline = built.pipeline
         index: dict[str, Any] = {"dir": str(built.directory), "cache_key": built.key, "cached": built.cached,

@@ -142,7 +142,7 @@ class Guess:
     margin: float
     span: float
     ranker: float
-    sentence: int  # index into the candidates
+    sentence: int | None  # index into the candidates (None: it starts between them)
     score: float
 
 
@@ -234,7 +234,7 @@ class Answerer:
         fused = fused_scores or []
         signals = {
             "margin": best.margin, "span": best.span, "ranker": best.ranker, "ranker_top": float(ranked[order[0]]),
-            "sentence": float(found.similarity[best.sentence]),
+            "sentence": float(found.similarity[best.sentence]) if best.sentence is not None else 0.0,
             "fused": fused[0] if fused else 0.0, "fused_gap": fused[0] - fused[1] if len(fused) > 1 else 0.0,
         }
         return found, guesses, signals
@@ -319,14 +319,18 @@ class Answerer:
                 sentence = _containing(found, window.chunk, start)
                 margin = g.score - float(window_null)
                 ranker = float(ranked[sentence]) if sentence is not None else float(ranked.min())
-                guesses.append(Guess(window.chunk, start, end, margin, g.score, ranker,
-                                      sentence if sentence is not None else 0, margin + self.ranker_weight * ranker))
+                guesses.append(Guess(window.chunk, start, end, margin, g.score, ranker, sentence,
+                                     margin + self.ranker_weight * ranker))
         guesses.sort(key=lambda g: -g.score)
         return _distinct(guesses, key=lambda g: (g.chunk.doc_id, g.start, g.end))
 
     @staticmethod
     def _answer(guess: Guess, found: Candidates) -> Answer:
         i = guess.sentence
+        if i is None:  # not inside a known sentence: the span is its own context
+            return Answer(text=_text(guess.chunk, guess.start, guess.end), score=_sigmoid(guess.score),
+                          sentence=_text(guess.chunk, guess.start, guess.end), sentence_start=guess.start,
+                          sentence_end=guess.end, citation=citation_for(guess.chunk, guess.start, guess.end))
         s_start, s_end = min(found.starts[i], guess.start), max(found.ends[i], guess.end)
         if s_end > found.ends[i]:  # the span runs into the next sentence(s): cite them all
             s_end = max(e for c, s, e in zip(found.chunks, found.starts, found.ends, strict=True)

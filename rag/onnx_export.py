@@ -14,13 +14,14 @@ import shutil
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import ModelError
 
-__all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json", "quantize_int8", "fuse_bert"]
+__all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json", "quantize_int8", "fuse_bert", "cached_onnx"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,29 +58,36 @@ def onnx_model_file(model_dir: Path, weights_sha256: str, *, quantized: bool, ca
     """
     import onnxruntime
 
-    root = (cache_dir or default_cache_dir()) / "onnx"
-    folder = root / f"{weights_sha256[:16]}-r{ONNX_RECIPE}-ort{onnxruntime.__version__}"
-    name = "model-int8.onnx" if quantized else "model.onnx"
+    folder = (cache_dir or default_cache_dir()) / "onnx" / f"{weights_sha256[:16]}-r{ONNX_RECIPE}-ort{onnxruntime.__version__}"
+    path = cached_onnx(folder, "model", lambda target: _export_float(model_dir, target), quantized=quantized)
+    return path
+
+
+def cached_onnx(folder: Path, stem: str, export: Callable[[Path], None], *, quantized: bool) -> Path:
+    """``folder/stem.onnx`` (or ``stem-int8.onnx``), made on first use: ``export(target)`` writes the
+    float graph, which is then quantized when asked. Files are written in a temporary folder beside
+    ``folder`` and moved in atomically, so concurrent threads and processes are safe."""
+    name = f"{stem}-int8.onnx" if quantized else f"{stem}.onnx"
     if (folder / name).is_file():
         return folder / name
     with _export_lock:
         if (folder / name).is_file():
             return folder / name
-        root.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".export-", dir=root))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
         try:
-            if (folder / "model.onnx").is_file():
-                shutil.copyfile(folder / "model.onnx", work / "model.onnx")
+            if (folder / f"{stem}.onnx").is_file():
+                shutil.copyfile(folder / f"{stem}.onnx", work / f"{stem}.onnx")
             else:
-                _export_float(model_dir, work / "model.onnx")
+                export(work / f"{stem}.onnx")
             if quantized:
-                quantize_int8(work / "model.onnx", work / "model-int8.onnx")
+                quantize_int8(work / f"{stem}.onnx", work / f"{stem}-int8.onnx")
             folder.mkdir(parents=True, exist_ok=True)
             for produced in work.iterdir():
                 os.replace(produced, folder / produced.name)  # atomic per file; same bytes if raced
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    logger.info("exported %s to %s", model_dir, folder / name)
+    logger.info("exported %s", folder / name)
     return folder / name
 
 

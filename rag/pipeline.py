@@ -22,7 +22,8 @@ from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
 from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
 
-__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "content_hash"]
+__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
+           "DEFAULT_SENTENCE_VECTORS", "content_hash"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ MAX_K = 50
 
 SentenceVectorMode = Literal["separate", "late"]
 SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
+# What a new index is built with when nothing else is said (README, "Speed": why these).
+DEFAULT_BACKEND = "onnx-int8"
+DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
 
 
 def content_hash(doc: Document) -> str:
@@ -60,7 +64,7 @@ class Pipeline:
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
              model_dir: str | os.PathLike[str] | None = None, backend: str | None = None,
              chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat",
-             sentence_vectors: SentenceVectorMode = "separate", create: bool = True,
+             sentence_vectors: SentenceVectorMode | None = None, create: bool = True,
              reader_dir: str | os.PathLike[str] | None = None, **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
 
@@ -86,6 +90,7 @@ class Pipeline:
         Raises:
             IndexMismatchError: the index was built with another embedding model.
         """
+        sentence_vectors = sentence_vectors or DEFAULT_SENTENCE_VECTORS
         if sentence_vectors not in SENTENCE_VECTOR_MODES:
             raise ValueError(f"sentence_vectors must be one of {SENTENCE_VECTOR_MODES}, not {sentence_vectors!r}")
         if embedder is None:
@@ -93,7 +98,7 @@ class Pipeline:
 
             if backend is None:
                 stored = IndexDirectory.stored_settings(index_dir)
-                backend = backend_for(stored.model_name) if stored is not None else "onnx"
+                backend = backend_for(stored.model_name) if stored is not None else DEFAULT_BACKEND
             embedder = SentenceTransformerEmbedder(model_dir, backend=backend)
         chunking = chunking or ChunkingConfig()
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,

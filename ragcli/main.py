@@ -26,7 +26,7 @@ def open_pipeline(args: argparse.Namespace, *, create: bool = True):
     from rag import Pipeline
 
     return Pipeline.open(args.index, model_dir=args.model, backend=args.backend, create=create,
-                         sentence_vectors=getattr(args, "sentence_vectors", None) or "separate",
+                         sentence_vectors=getattr(args, "sentence_vectors", None),
                          reader_dir=args.reader)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["register"]
@@ -16,7 +17,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         return 0
     missing = [p for p in args.qa if not Path(p).is_file()]
     if missing and not args.resume:
-        print(f"error: no such file: {', '.join(missing)}")
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     settings = TrainSettings(
         qa_files=[Path(p) for p in args.qa], out=Path(args.out), base=Path(args.base) if args.base else None,
@@ -28,11 +29,6 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     if not (out / "card.json").is_file():
         print(f"stopped at a checkpoint in {out}; continue with: rag train-reader --out {out} --resume")
         return 0
-    if args.eval_qa:
-        from rag.reader.evaluate import evaluate_reader_dir
-
-        figures = evaluate_reader_dir(out, [Path(p) for p in args.eval_qa])
-        print(f"evaluated on {', '.join(args.eval_qa)}: {figures}")
     print(f"reader written to {out}; use it with: rag --reader {out} ask ...")
     return 0
 
@@ -64,8 +60,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--train-embeddings", action="store_true", help="also train the word embeddings")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
-    p.add_argument("--eval-qa", nargs="+", metavar="FILE",
-                   help="SQuAD files to evaluate the result on (each question against its own paragraph); the "
-                        "figures go into the card")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train_reader)

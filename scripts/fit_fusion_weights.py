@@ -29,6 +29,7 @@ from eval.report import git_commit  # noqa: E402
 from eval.runner import RETRIEVE_K  # noqa: E402
 from eval.cache import DEFAULT_CACHE_DIR, open_cached_index  # noqa: E402
 from rag import Pipeline  # noqa: E402
+from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
 from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
 from rag.retrieve import DEFAULT_FUSION_FILE, SIGNALS, fuse  # noqa: E402
 
@@ -39,7 +40,7 @@ GRID = [{"dense": d, "sentence": s, "lexical": 1.0} for d in (0.25, 0.5, 0.75, 1
 def collect(squad: Path, cache_dir: str) -> list[dict]:
     """Per answerable question: its article, gold documents, pool's documents and raw signals."""
     dataset = load_dataset(squad)
-    pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(backend="onnx"), documents=dataset.documents,
+    pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(backend=DEFAULT_BACKEND), documents=dataset.documents,
                                  cache_dir=cache_dir).pipeline
     return pools(pipeline, dataset.examples)
 

@@ -35,8 +35,9 @@ from eval.cache import open_cached_index  # noqa: E402
 from eval.datasets import load_dataset  # noqa: E402
 from eval.metrics import exact_match, f1_score, max_over_golds  # noqa: E402
 from rag.answer import NO_ANSWER_FILE, SIGNALS, NoAnswerModel  # noqa: E402
+from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
 from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
-from rag.reader.model_dir import DEFAULT_READER_DIR  # noqa: E402
+from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card  # noqa: E402
 from rag.reader.train import _git_commit  # noqa: E402
 
 GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -55,7 +56,7 @@ def collect(pipeline, examples, *, progress: bool = True) -> list[dict]:
     def recording(*args, **kwargs):
         found, guesses, signals = inner(*args, **kwargs)
         recorded["rows"] = [{"margin": g.margin, "span": g.span, "ranker": g.ranker,
-                             "sentence": float(found.similarity[g.sentence]),
+                             "sentence": float(found.similarity[g.sentence]) if g.sentence is not None else 0.0,
                              "text": g.chunk.text[g.start - g.chunk.char_start:g.end - g.chunk.char_start]}
                             for g in guesses]
         recorded["fixed"] = {k: signals[k] for k in ("ranker_top", "fused", "fused_gap")} if signals else {}
@@ -111,7 +112,7 @@ def fit_no_answer(items: list[dict], weight: float, max_drop: float) -> tuple[No
         keep = conf >= t
         has_f1 = 100.0 * (f1 * keep)[y].sum() / n_has
         abstained = ~keep
-        curve.append({"threshold": float(t), "has_ans_f1": round(has_f1, 2),
+        curve.append({"threshold": float(t), "has_ans_f1": round(float(has_f1), 2),
                       "no_ans_acc": round(float(abstained[~y].mean()), 4),
                       "precision": round(float((~y & abstained).sum() / max(1, abstained.sum())), 4)})
         if never - has_f1 <= max_drop:
@@ -134,6 +135,22 @@ def collect_reading(pipeline, examples, *, progress: bool = True) -> list[dict]:
                       "f1": max_over_golds(f1_score, top, e.answers) if e.answers else 0.0,
                       "em": max_over_golds(exact_match, top, e.answers) if e.answers else 0.0})
     return items
+
+
+def reading_figures(items: list[dict], threshold: float) -> dict[str, float]:
+    """The SQuAD 2.0 script's figures (0-100) of the gold-passage answers at ``threshold``."""
+    has = [i for i in items if i["answerable"]]
+    no = [i for i in items if not i["answerable"]]
+    def answered(i):  # noqa: E306
+        return i["margin"] >= threshold
+    has_em = [i["em"] * answered(i) for i in has]
+    has_f1 = [i["f1"] * answered(i) for i in has]
+    no_ok = [float(not answered(i)) for i in no]
+    return {"exact": round(100 * (sum(has_em) + sum(no_ok)) / len(items), 2),
+            "f1": round(100 * (sum(has_f1) + sum(no_ok)) / len(items), 2), "total": len(items),
+            "HasAns_exact": round(100 * float(np.mean(has_em)), 2), "HasAns_f1": round(100 * float(np.mean(has_f1)), 2),
+            "HasAns_total": len(has), "NoAns_exact": round(100 * float(np.mean(no_ok)), 2) if no else None,
+            "NoAns_total": len(no)}
 
 
 def fit_reading_threshold(items: list[dict]) -> tuple[float, float]:
@@ -161,7 +178,7 @@ def main() -> None:
     if "squad2-dev-public" in args.squad.name:
         sys.exit("refusing to fit on the public split: it is the held-out test")
     dataset = load_dataset(args.squad).limited(args.limit)
-    embedder = SentenceTransformerEmbedder(backend="onnx")
+    embedder = SentenceTransformerEmbedder(backend=DEFAULT_BACKEND)
     built = open_cached_index(embedder=embedder, documents=dataset.documents, cache_dir=args.cache_dir,
                               reader_dir=args.reader)
     pipeline = built.pipeline
@@ -192,6 +209,13 @@ def main() -> None:
              "curve": curve, "reading_squad2_f1": round(reading_f1, 2), "offtopic_abstained": off}
     final.save(args.reader / NO_ANSWER_FILE, about=about)
     print(f"wrote {args.reader / NO_ANSWER_FILE}")
+    figures = reading_figures(reading, reading_threshold)
+    never = reading_figures(reading, -1e9)
+    print(f"gold passage at the fitted threshold: {figures}; never abstaining: HasAns_f1 {never['HasAns_f1']}")
+    card = read_card(args.reader)
+    card.setdefault("eval", {})[f"{args.squad.name} (gold passage, threshold fitted on it)"] = {
+        "dataset_sha256": about["data"]["sha256"], "squad2": figures, "HasAns_f1_never_abstaining": never["HasAns_f1"]}
+    write_card(args.reader, card)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def collect(squad: Path, cache_dir: str) -> list[dict]:
     from rag.embed import SentenceTransformerEmbedder
 
     dataset = load_dataset(squad)
-    pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(), documents=dataset.documents,
+    from rag.pipeline import DEFAULT_BACKEND
+
+    pipeline = open_cached_index(embedder=SentenceTransformerEmbedder(backend=DEFAULT_BACKEND), documents=dataset.documents,
                                  cache_dir=cache_dir).pipeline
     return candidates_of(pipeline, dataset.examples)
 
@@ -165,8 +167,15 @@ def main() -> None:
                 without = held_out(X, items, tuple(n for n in FEATURES if n != name))
                 print(show(f"  without {name}", without))
     final = fit(X, items)
+    from eval.report import git_commit
+    from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, file_sha256
+    from rag.retrieve import FUSION_WEIGHTS
+
     final.save(args.out, about={
-        "fitted_on": args.squad.name, "questions": len(items), "candidates": n_candidates,
+        "command": sys.argv, "commit": git_commit(REPO)[0],
+        "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
+        "embedder": {"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256}, "fusion_weights": FUSION_WEIGHTS,
+        "features": list(FEATURES), "questions": len(items), "candidates": n_candidates,
         "held_out": {k: round(v, 4) for k, v in figures.items()},
         "similarity_alone": {k: round(v, 4) for k, v in baseline.items()}})
     print(f"wrote {args.out}: {final.weights}")

@@ -24,6 +24,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shipped_reader_exported() -> None:
+    """Export the shipped reader to ONNX once, before any test times a request: on a fresh machine the
+    first use makes the file (10-20 s), later ones load it from the cache."""
+    from rag.reader.model_dir import DEFAULT_READER_DIR
+    from rag.reader.runtime import reader_onnx_file
+
+    reader_onnx_file(DEFAULT_READER_DIR, quantized=True)
+
+
 @pytest.fixture
 def fake_embedder() -> HashEmbedder:
     return HashEmbedder()

@@ -40,8 +40,8 @@ class AnswerPublic(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    score: float = Field(description="the probability that the answer's sentence holds the answer (answers come "
-                                     "best first)")
+    score: float = Field(description="0-1, the reader's evidence for this span: above 0.5 it prefers the span to "
+                                     "'no answer here' (answers come best first)")
     sentence: str
     sentence_start: int
     sentence_end: int

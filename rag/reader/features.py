@@ -158,14 +158,17 @@ def decode_spans(start_logits: np.ndarray, end_logits: np.ndarray, windows: Wind
         s_log, e_log = start_logits[w, tokens], end_logits[w, tokens]
         best_starts = np.argsort(-s_log)[:candidates]
         best_ends = np.argsort(-e_log)[:candidates]
-        for si in best_starts:
-            for ei in best_ends:
-                if ei < si or ei - si + 1 > max_answer_tokens:
-                    continue
-                start = int(windows.offsets[w, tokens[si], 0])
-                end = int(windows.offsets[w, tokens[ei], 1])
-                score = float(s_log[si] + e_log[ei])
-                known = found[pair].get((start, end))
-                if known is None or known.score < score:
-                    found[pair][(start, end)] = SpanGuess(pair, start, end, score, null)
+        scores = s_log[best_starts][:, None] + e_log[best_ends][None, :]
+        length = best_ends[None, :] - best_starts[:, None]
+        scores = np.where((length >= 0) & (length < max_answer_tokens), scores, -np.inf)
+        flat = np.argsort(-scores, axis=None)[: top_k * 4]  # a few spare: several may share characters
+        for si, ei in zip(*np.unravel_index(flat, scores.shape), strict=True):
+            score = float(scores[si, ei])
+            if score == -np.inf:
+                break
+            start = int(windows.offsets[w, tokens[best_starts[si]], 0])
+            end = int(windows.offsets[w, tokens[best_ends[ei]], 1])
+            known = found[pair].get((start, end))
+            if known is None or known.score < score:
+                found[pair][(start, end)] = SpanGuess(pair, start, end, score, null)
     return [sorted(spans.values(), key=lambda g: -g.score)[:top_k] for spans in found]

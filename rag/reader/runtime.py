@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
-import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import ModelError
-from rag.onnx_export import default_cache_dir, fuse_bert, quantize_int8, read_model_json
+from rag.onnx_export import cached_onnx, default_cache_dir, fuse_bert, read_model_json
 from rag.reader.features import SpanGuess, configure, decode_spans, encode_for_reading
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card
 
-__all__ = ["Reader", "READER_RECIPE"]
+__all__ = ["Reader", "READER_RECIPE", "reader_onnx_file"]
 
 logger = logging.getLogger(__name__)
 
 # Bump when the export or quantization recipe changes what the cached ONNX files compute.
 READER_RECIPE = "1"
-_export_lock = threading.Lock()
 
 
 def reader_onnx_file(directory: Path, *, quantized: bool, cache_dir: Path | None = None) -> Path:
@@ -40,28 +36,7 @@ def reader_onnx_file(directory: Path, *, quantized: bool, cache_dir: Path | None
     if not digest:
         raise ModelError(f"{directory}: its card has no weights_sha256")
     folder = (cache_dir or default_cache_dir()) / "reader" / f"{digest[:16]}-r{READER_RECIPE}-ort{onnxruntime.__version__}"
-    name = "reader-int8.onnx" if quantized else "reader.onnx"
-    if (folder / name).is_file():
-        return folder / name
-    with _export_lock:
-        if (folder / name).is_file():
-            return folder / name
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
-        try:
-            if (folder / "reader.onnx").is_file():
-                shutil.copyfile(folder / "reader.onnx", work / "reader.onnx")
-            else:
-                _export_float(directory, work / "reader.onnx")
-            if quantized:
-                quantize_int8(work / "reader.onnx", work / "reader-int8.onnx")
-            folder.mkdir(parents=True, exist_ok=True)
-            for produced in work.iterdir():
-                os.replace(produced, folder / produced.name)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    logger.info("exported the reader %s to %s", directory, folder / name)
-    return folder / name
+    return cached_onnx(folder, "reader", lambda target: _export_float(directory, target), quantized=quantized)
 
 
 def _export_float(directory: Path, target: Path) -> None:

@@ -190,6 +190,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     from rag.reader.model_dir import load_trainable, save_reader
 
     started = time.time()
+    commit = _git_commit()  # the code that trains, taken now: others may commit meanwhile
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT
@@ -291,7 +292,8 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     bar.close()
     model.eval()
     card = _card(settings, data=data, questions=len(examples), pairs=len(pairs), windows=len(features), step=step,
-                 total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses)
+                 total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses,
+                 commit=commit)
     save_reader(model.cpu(), tokenizer, out, card=card)
     checkpoint_path.unlink(missing_ok=True)
     logger.info("reader written to %s (%d steps, %.0f s)", out, step, card["wall_s"])
@@ -299,10 +301,10 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
 
 
 def _card(settings: TrainSettings, *, data: list[dict], questions: int, pairs: int, windows: int | None, step: int,
-          total_steps: int | None, wall: float, bf16: bool, losses: list[float]) -> dict:
+          total_steps: int | None, wall: float, bf16: bool, losses: list[float], commit: str | None) -> dict:
     return {
         "base_encoder": None, "base": str(settings.base) if settings.base else None,
-        "data": data, "command": settings.command, "commit": _git_commit(), "seed": settings.seed,
+        "data": data, "command": settings.command, "commit": commit, "seed": settings.seed,
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("qa_files", "out", "base", "command", "resume", "stop_after_steps")},
         "bf16": bf16, "questions": questions, "pairs": pairs, "windows": windows, "steps": step,
         "planned_steps": total_steps, "examples_seen": step * settings.batch_size, "wall_s": round(wall, 1),
@@ -333,7 +335,8 @@ def finish_from_checkpoint(out: Path) -> Path:
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
-                 bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"])
+                 bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
+                 commit=_git_commit())
     card["stopped_early"] = True
     save_reader(model, tokenizer, out, card=card)
     return out

@@ -74,7 +74,7 @@ def test_changed_file_replaces_its_chunks_everywhere(pipeline, corpus):
     (corpus / "rivers.txt").write_text("The Amazon carries more water than any other river.", encoding="utf-8")
     report = pipeline.ingest([corpus])
     assert len(report.updated) == 1 and report.chunks_removed >= 1
-    assert pipeline.ask("Amazon water river").answers[0].text.startswith("The Amazon")
+    assert "Amazon" in pipeline.ask("Which river carries the most water?").answers[0].text
     snapshot = pipeline.directory.snapshot()
     all_text = " ".join(t for _, t in snapshot.store.iter_chunk_texts())
     assert "Nile" not in all_text

@@ -31,6 +31,20 @@ def test_ambassador_question_is_answered_from_the_right_file_at_the_right_offset
     assert top.text in top.sentence
 
 
+@pytest.mark.parametrize(("question", "answer"), [
+    ("Who is China's ambassador to Norway?", "Hou Yue"),
+    ("When will the 7th CIIE take place?", "Nov.5-10, 2024"),
+    ("Where will the 7th CIIE be held?", "Shanghai"),
+])
+def test_the_reader_gives_the_short_answer(news_pipeline, question, answer):
+    """The questions a user tried before the reader (issue 12): a whole sentence or the wrong span."""
+    result = news_pipeline.ask(question)
+    assert not result.no_answer
+    top = result.answers[0]
+    assert top.text == answer and top.text in top.sentence
+    assert AMBASSADOR_FILE.read_text(encoding="utf-8")[top.citation.char_start:top.citation.char_end] == answer
+
+
 def test_off_topic_questions_get_no_answer(news_pipeline):
     for question in ("How do I bake sourdough bread?", "What is the airspeed of an unladen swallow?",
                      "Which programming language has the best garbage collector?"):

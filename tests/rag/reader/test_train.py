@@ -85,3 +85,17 @@ def test_a_stopped_run_resumes_to_the_same_weights(qa_file: Path, tmp_path: Path
     assert read_card(resumed)["steps"] == read_card(straight)["steps"]
     a, b = load_torch_reader(straight).state_dict(), load_torch_reader(resumed).state_dict()
     assert all(torch.allclose(a[name], b[name], atol=1e-3) for name in a)
+
+
+def test_the_command_line_trains_stops_and_resumes(qa_file: Path, tmp_path: Path, capsys) -> None:
+    from ragcli.main import main
+
+    out = tmp_path / "cli-reader"
+    common = ["train-reader", "--out", str(out), "--no-progress"]
+    assert main([*common, "--qa", str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main([*common, "--qa", str(qa_file), "--batch-size", "4", "--max-length", "64", "--stop-after", "1"]) == 0
+    assert "--resume" in capsys.readouterr().out and not (out / "card.json").exists()
+    assert main([*common, "--resume"]) == 0
+    card = read_card(out)
+    assert card["steps"] == card["planned_steps"] and card["settings"]["batch_size"] == 4
