@@ -27,7 +27,7 @@ class Settings(BaseSettings):
             that built the index (``onnx`` for a new index).
         reader_dir: a reader directory (``RAG_READER_DIR``, written by ``rag train-reader``);
             default: the reader shipped in the package.
-        sentence_vectors: ``separate`` or ``late``, for an index the server creates
+        sentence_vectors: ``late`` (the default) or ``separate``, for an index the server creates
             (``RAG_SENTENCE_VECTORS``); an existing index keeps its own.
         api_key: when set, writes need ``Authorization: Bearer <key>`` (``RAG_API_KEY``).
         api_key_reads: also require the key for reads: ``/ask``, ``/documents``, ``/metrics``

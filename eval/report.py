@@ -27,7 +27,7 @@ __all__ = ["REPORT_KEYS", "SECTIONS", "build_report", "write_json", "read_report
            "markdown_summary", "format_value"]
 
 REPORT_KEYS: tuple[str, ...] = ("dataset", "n_questions", "n_answerable", "n_unanswerable", "config", "retrieval",
-                                "answer", "no_answer", "latency_ms", "index_build_s")
+                                "answer", "no_answer", "latency_ms", "squad2", "index_build_s")
 SECTIONS: tuple[str, ...] = ("retrieval", "answer", "no_answer", "latency_ms")
 SCORES_FORMAT = "rag-eval-scores/1"
 

@@ -217,8 +217,9 @@ class IndexDirectory:
                 try:
                     fresh = Snapshot(self.root, manifest)
                     break
-                except IndexCorruptError:
-                    # A writer may have swept that generation between our two reads: read again.
+                except (IndexCorruptError, sqlite3.OperationalError, OSError):
+                    # A writer may have swept that generation between our two reads (its files gone
+                    # before or while we opened them): read again.
                     newer = self.read_manifest()
                     if attempt == 4 or newer is None or newer.generation == manifest.generation:
                         raise

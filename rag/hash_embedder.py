@@ -53,7 +53,7 @@ class HashEmbedder:
         parts = []
         for text, vector, text_spans in zip(texts, whole, spans, strict=True):
             mixed = [self._embed(text[a:b]) + 0.5 * vector for a, b in text_spans]
-            parts.append(np.stack([m / np.linalg.norm(m) for m in mixed]).astype(np.float32) if mixed
+            parts.append(np.stack([m / max(float(np.linalg.norm(m)), 1e-12) for m in mixed]).astype(np.float32) if mixed
                          else np.zeros((0, self.dimension), np.float32))
         return whole, parts
 

@@ -129,8 +129,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     p.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
-                   help="for a new index: embed each sentence on its own (separate, the default: the most "
-                        "precise) or pool it from its chunk's pass (late: about half the embedding work)")
+                   help="for a new index: pool each sentence's vector from its chunk's pass (late, the default: "
+                        "one model pass per chunk) or embed each sentence on its own (separate: a little more "
+                        "precise, about twice the embedding work)")
     p.set_defaults(handler=cmd_ingest)
 
     p = commands.add_parser("ask", help="answer a question from the indexed documents")

@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=["onnx", "onnx-int8", "torch"],
                         default=os.environ.get("RAG_EMBED_BACKEND") or None,
                         help="how the model runs (default: $RAG_EMBED_BACKEND, else whatever built the index, "
-                             "else onnx). onnx-int8 ingests about twice as fast with slightly different vectors; "
-                             "an index built with it is read with it")
+                             "else onnx-int8). onnx (float) ingests about half as fast with slightly different "
+                             "vectors; an index is always read with the backend that built it")
     parser.add_argument("--reader", default=os.environ.get("RAG_READER_DIR") or None, metavar="DIR",
                         help="a reader directory written by `rag train-reader` (default: $RAG_READER_DIR or the "
                              "reader shipped in the package)")

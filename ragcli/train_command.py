@@ -24,7 +24,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
         epochs=args.epochs, max_examples=args.max_examples, batch_size=args.batch_size,
         learning_rate=args.lr, negatives=args.negatives, seed=args.seed, device=args.device,
         checkpoint_minutes=args.checkpoint_minutes, resume=args.resume,
-        max_length=args.max_length, freeze_embeddings=not args.train_embeddings, stop_after_steps=args.stop_after)
+        max_length=args.max_length, stride=args.stride if args.stride is not None else args.max_length * 3 // 8,
+        freeze_embeddings=not args.train_embeddings, stop_after_steps=args.stop_after)
     out = train_reader(settings, progress=not args.no_progress)
     if not (out / "card.json").is_file():
         print(f"stopped at a checkpoint in {out}; continue with: rag train-reader --out {out} --resume")
@@ -57,6 +58,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--negatives", type=float, default=0.1,
                    help="retrieval-miss negatives per answerable question (default 0.1)")
     p.add_argument("--max-length", type=int, default=256, help="tokens per window (default 256)")
+    p.add_argument("--stride", type=int, help="tokens shared by a long context's overlapping windows "
+                                              "(default: 3/8 of --max-length)")
     p.add_argument("--train-embeddings", action="store_true", help="also train the word embeddings")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)

@@ -6,6 +6,7 @@ import signal
 import httpx
 import pytest
 
+from rag.embed import DEFAULT_MODEL_NAME, INT8_SUFFIX
 from tests.api.servers import serve_process
 from tests.conftest import AMBASSADOR_FILE, NEWS_DIR
 
@@ -29,7 +30,8 @@ def http(server):
 
 
 def test_uploads_then_answers_with_the_real_model(http):
-    assert http.get("/readyz").json()["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    # a new index is built with the default backend, int8 weights (README, "Speed")
+    assert http.get("/readyz").json()["model"] == DEFAULT_MODEL_NAME + INT8_SUFFIX
     ids = {}
     for path in sorted(NEWS_DIR.glob("*.txt")):
         response = http.post("/documents", files={"file": (path.name, path.read_bytes(), "text/plain")})

@@ -65,4 +65,4 @@ def test_rag_eval_on_the_news_corpus(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["retrieval"]["recall@2"] == 1.0
     assert report["answer"]["citation_valid"] == 1.0
-    assert report["config"]["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert report["config"]["model"] == "sentence-transformers/all-MiniLM-L6-v2+onnx-int8"  # the default backend

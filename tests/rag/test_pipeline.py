@@ -201,13 +201,13 @@ def test_late_sentence_vectors_come_from_the_chunk_pass_and_stay_with_the_index(
     result = pipeline.ask("Which river is the longest in Africa?")
     assert "Nile" in result.answers[0].text
     assert_cited_exactly(pipeline, result)
-    reopened = Pipeline.open(tmp_path / "late", embedder=HashEmbedder())  # the default does not override it
-    assert reopened.directory.settings.sentence_vectors == "late" and reopened.check().ok
+    reopened = Pipeline.open(tmp_path / "late", embedder=HashEmbedder(), sentence_vectors="separate")
+    assert reopened.directory.settings.sentence_vectors == "late" and reopened.check().ok  # an index keeps its own
 
 
 def test_separate_sentence_vectors_embed_each_sentence_once(tmp_path, corpus):
     embedder = SpanCountingEmbedder()
-    pipeline = Pipeline.open(tmp_path / "separate", embedder=embedder)
+    pipeline = Pipeline.open(tmp_path / "separate", embedder=embedder, sentence_vectors="separate")
     pipeline.ingest([corpus])
     assert pipeline.directory.settings.sentence_vectors == "separate" and embedder.with_spans == []
     assert "The Nile is the longest river in Africa." in embedder.separately
