@@ -112,7 +112,12 @@ def main() -> None:
     weights = best(items)
     show(f"all articles (in-sample) {weights}", figures(ranks(items, weights)))
     held_out = figures(np.concatenate(tuned))
-    about = {"command": sys.argv, "commit": git_commit(REPO)[0], "data": {"path": str(args.squad),
+    from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256
+    from rag.pipeline import DEFAULT_SENTENCE_VECTORS
+
+    about = {"command": sys.argv, "commit": git_commit(REPO)[0],
+             "embedder": {"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
+                          "sentence_vectors": DEFAULT_SENTENCE_VECTORS}, "data": {"path": str(args.squad),
              "sha256": file_sha256(args.squad)}, "questions": len(items), "splits": args.splits,
              "held_out": {k: round(v, 4) for k, v in held_out.items()},
              "held_out_equal_weights": {k: round(v, 4) for k, v in figures(np.concatenate(equal)).items()}}
