@@ -73,14 +73,14 @@ class Pipeline:
                 for ``model_dir`` and ``backend``.
             model_dir: a local sentence-transformers model; default: the bundled all-MiniLM-L6-v2.
             backend: ``"onnx"``, ``"onnx-int8"`` or ``"torch"``; default: the one that computes the
-                vectors the existing index holds ("onnx" for a new index).
+                vectors the existing index holds (:data:`DEFAULT_BACKEND` for a new index).
             chunking: for a new index; an existing index keeps the chunking it was built with.
             vector_index: for a new index: ``"flat"`` (exact) or ``"ivf-sq8"`` (large collections);
                 an existing index keeps its own.
-            sentence_vectors: for a new index: ``"separate"`` embeds every sentence on its own (exact,
-                the default); ``"late"`` pools each sentence's vector from its chunk's forward pass,
-                which halves the embedding work of ingest for slightly less precise sentence scores
-                (README, "Speed"). An existing index keeps its own.
+            sentence_vectors: for a new index: ``"late"`` (the default) pools each sentence's vector
+                from its chunk's forward pass; ``"separate"`` embeds every sentence again on its own,
+                about twice the embedding work for slightly more precise sentence scores (README,
+                "Speed"). An existing index keeps its own.
             create: make an empty index if there is none.
             reader_dir: a reader directory (``rag train-reader``); default: the shipped reader. An
                 index does not depend on the reader: any reader reads any index.

@@ -42,6 +42,18 @@ def test_ingest_then_ask_returns_a_cited_extract(pipeline, corpus):
     assert set(result.timings_ms) == {"retrieve", "answer", "total"}
 
 
+def test_read_answers_from_one_document_only(pipeline, corpus):
+    report = pipeline.ingest([corpus])
+    rivers = next(d for d in report.added if pipeline.document(d).source.endswith("rivers.txt"))
+    result = pipeline.read("Which sea does the Nile flow into?", rivers)
+    assert [p.citation.doc_id for p in result.passages] == [rivers]
+    assert all(a.citation.doc_id == rivers for a in result.answers)
+    assert_cited_exactly(pipeline, result)
+    assert 0.0 < result.no_answer_threshold < 1.0
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.read("Which sea?", "no-such-document")
+
+
 def test_ask_json_shape_matches_the_cli_contract(pipeline, corpus):
     pipeline.ingest([corpus])
     body = json.loads(json.dumps(pipeline.ask("highest mountain on Earth", k=2).to_dict()))
