@@ -117,10 +117,7 @@ class Snapshot:
         return self.store.document(doc_id)
 
     def document_chunks(self, doc_id: str) -> list[StoredChunk]:
-        """A document's chunks in document order (empty for an unknown document)."""
-        ids = self.store.document_chunk_ids(doc_id)
-        found = self.store.chunks(ids)
-        return [found[i] for i in ids]
+        return self.store.document_chunks(doc_id)
 
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
         return self.store.documents(offset=offset, k=k)
@@ -218,8 +215,7 @@ class IndexDirectory:
                     fresh = Snapshot(self.root, manifest)
                     break
                 except (IndexCorruptError, sqlite3.OperationalError, OSError):
-                    # A writer may have swept that generation between our two reads (its files gone
-                    # before or while we opened them): read again.
+                    # A writer may have swept that generation (its files) between our two reads: read again.
                     newer = self.read_manifest()
                     if attempt == 4 or newer is None or newer.generation == manifest.generation:
                         raise

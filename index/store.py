@@ -212,20 +212,18 @@ class Store:
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
+        return {chunk.chunk_id: chunk for chunk in self._stored_chunks(f"c.chunk_id IN ({marks})", wanted)}
+
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        """A document's chunks in document order (empty for an unknown document)."""
+        return self._stored_chunks("c.doc_id = ? ORDER BY c.ordinal", (doc_id,))
+
+    def _stored_chunks(self, where: str, params: Iterable) -> list[StoredChunk]:
         rows = self._query(
             "SELECT c.chunk_id, c.doc_id, c.ordinal, c.char_start, c.char_end, c.text, d.title, d.source, d.page_starts "
-            f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})",
-            wanted,
-        )
-        return {
-            r[0]: StoredChunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                              tuple(json.loads(r[8])) if r[8] else None)
-            for r in rows
-        }
-
-    def document_chunk_ids(self, doc_id: str) -> list[int]:
-        """A document's chunk ids, in document order."""
-        return [r[0] for r in self._query("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,))]
+            f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {where}", params)
+        return [StoredChunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(json.loads(r[8])) if r[8] else None)
+                for r in rows]
 
     def chunk_ids(self) -> np.ndarray:
         return np.array([r[0] for r in self._query("SELECT chunk_id FROM chunks ORDER BY chunk_id")], dtype=np.int64)

