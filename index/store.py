@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.types import Chunk, Document, DocumentInfo
+from rag.types import Chunk, Document, DocumentInfo, Exclusion
 
 __all__ = ["Store", "StoredChunk"]
 
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS documents (
     text         TEXT NOT NULL,
     metadata     TEXT NOT NULL,
     page_starts  TEXT,
-    added_at     REAL NOT NULL
+    added_at     REAL NOT NULL,
+    excluded     TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,6 +88,13 @@ class Store:
         if not readonly:
             self._db.execute("PRAGMA journal_mode = DELETE")
             self._db.executescript(_SCHEMA)
+            if not self._has_excluded_column():  # a store written before exclusions were recorded
+                self._db.execute("ALTER TABLE documents ADD COLUMN excluded TEXT")
+        # Read as NULL (nothing recorded) from an older store opened read-only.
+        self._excluded_column = "excluded" if self._has_excluded_column() else "NULL"
+
+    def _has_excluded_column(self) -> bool:
+        return any(row[1] == "excluded" for row in self._db.execute("PRAGMA table_info(documents)"))
 
     def close(self) -> None:
         self._db.close()
@@ -105,8 +113,8 @@ class Store:
 
     def put_document(self, doc: Document, content_hash: str) -> None:
         self._db.execute(
-            "INSERT INTO documents (doc_id, source, title, content_hash, text, metadata, page_starts, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (doc_id, source, title, content_hash, text, metadata, page_starts, added_at, excluded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -116,6 +124,7 @@ class Store:
                 json.dumps(doc.metadata, ensure_ascii=False),
                 json.dumps(list(doc.page_starts)) if doc.page_starts else None,
                 time.time(),
+                json.dumps([[ex.start, ex.end, ex.reason] for ex in doc.excluded]) if doc.excluded else None,
             ),
         )
 
@@ -170,12 +179,11 @@ class Store:
         return found
 
     def document(self, doc_id: str) -> Document | None:
-        rows = self._query(
-            "SELECT doc_id, text, source, title, metadata, page_starts FROM documents WHERE doc_id = ?", (doc_id,)
-        )
+        rows = self._query(f"SELECT doc_id, text, source, title, metadata, page_starts, {self._excluded_column} "
+                           "FROM documents WHERE doc_id = ?", (doc_id,))
         if not rows:
             return None
-        doc_id, text, source, title, metadata, page_starts = rows[0]
+        doc_id, text, source, title, metadata, page_starts, excluded = rows[0]
         return Document(
             doc_id=doc_id,
             text=text,
@@ -183,6 +191,7 @@ class Store:
             title=title,
             metadata=json.loads(metadata),
             page_starts=tuple(json.loads(page_starts)) if page_starts else None,
+            excluded=tuple(Exclusion(*ex) for ex in json.loads(excluded)) if excluded else (),
         )
 
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import tiktoken
 
+from rag.boilerplate import indexable_ranges
 from rag.sentences import split_sentences
 from rag.types import Chunk, Document
 
@@ -90,7 +91,7 @@ class Chunker:
 
     def _ranges(self, doc: Document) -> list[tuple[int, int]]:
         """Indexable ranges, cut again at page boundaries so no chunk spans two pages."""
-        ranges = list(doc.indexable) if doc.indexable is not None else [(0, len(doc.text))]
+        ranges = list(indexable_ranges(doc))
         if not doc.page_starts:
             return ranges
         cuts = sorted(set(doc.page_starts[1:]))

@@ -1,7 +1,8 @@
 """Turn files (or uploaded bytes) into :class:`~rag.types.Document` objects.
 
-Supported: ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf``, ``.json`` and ``.jsonl`` records
-(``{"id"?, "title"?, "text", "metadata"?}``). A file that cannot be loaded raises
+Supported: ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf``, ``.docx``, ``.json`` and ``.jsonl``
+records (``{"id"?, "title"?, "text", "metadata"?}``). A document's text is everything a reader of
+the file sees; boilerplate is marked later (:mod:`rag.boilerplate`), never cut out here. A file that cannot be loaded raises
 :class:`~rag.errors.DocumentError` whose message is the reason; a bad record inside a JSON file
 is reported on its own and the other records still load.
 """
@@ -13,21 +14,23 @@ import io
 import json
 import logging
 import os
+import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from rag.clean import indexable_ranges
+from rag.boilerplate import OUTSIDE_MAIN_CONTENT, lines_of, merge_exclusions
 from rag.errors import DocumentError, UnsupportedFormatError
-from rag.types import Document, SkippedFile
+from rag.types import Document, Exclusion, SkippedFile
 
 __all__ = ["SUPPORTED_SUFFIXES", "MAX_FILE_BYTES", "LoadResult", "iter_files", "load_file", "load_bytes",
            "record_to_document", "decode_text", "path_doc_id"]
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl"})
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".json", ".jsonl"})
 LoadResult = tuple[list[Document], list[SkippedFile]]
 # One document is held whole in memory (citations index into its full text) and costs about a
 # minute of embedding per MB with the bundled model: larger files are refused, not half-read.
@@ -101,12 +104,14 @@ def load_bytes(data: bytes, *, filename: str, source: str, doc_id: str) -> LoadR
         raise DocumentError("empty file")
     if suffix == ".pdf":
         return [_load_pdf(data, source=source, doc_id=doc_id, filename=filename)], []
+    if suffix == ".docx":
+        return [_load_docx(data, source=source, doc_id=doc_id, filename=filename)], []
     text = decode_text(data)
     if suffix in {".html", ".htm"}:
         return [_load_html(text, source=source, doc_id=doc_id, filename=filename)], []
     if suffix in {".json", ".jsonl"}:
         return _load_records(text, jsonl=suffix == ".jsonl", source=source, doc_id=doc_id)
-    title = _markdown_title(text) if suffix in {".md", ".markdown"} else None
+    title = _markdown_title(text) if suffix in {".md", ".markdown"} else _headline(text)
     return [_document(doc_id, text, source, title or filename)], []
 
 
@@ -128,11 +133,49 @@ def decode_text(data: bytes) -> str:
 
 
 def _document(doc_id: str, text: str, source: str, title: str, *, metadata: dict[str, Any] | None = None,
-              page_starts: tuple[int, ...] | None = None) -> Document:
+              page_starts: tuple[int, ...] | None = None, excluded: tuple[Exclusion, ...] = ()) -> Document:
     if not text.strip():
         raise DocumentError("no text")
     return Document(doc_id=doc_id, text=text, source=source, title=title.strip() or source, metadata=metadata or {},
-                    page_starts=page_starts, indexable=indexable_ranges(text))
+                    page_starts=page_starts, excluded=excluded)
+
+
+_MAX_TITLE_WORDS = 20
+_MAX_TITLE_CHARS = 150
+
+
+def _headline(text: str) -> str | None:
+    """A headline-like line among the first three: 3 to 20 words, no final full stop, not a sentence run-on.
+
+    The first lines of a scraped page are often a site name ("iChongqing Title") and then the
+    headline; two-word lines are passed over for that reason.
+    """
+    for line in [line for line in text.splitlines() if line.strip()][:3]:
+        line = " ".join(line.split())
+        words = line.split()
+        if (3 <= len(words) <= _MAX_TITLE_WORDS and len(line) <= _MAX_TITLE_CHARS and not line.endswith(".")
+                and any(ch.isalpha() for ch in line)):
+            return line
+    return None
+
+
+def _first_line(text: str) -> str | None:
+    """The first non-blank line, if it is short enough to be a title."""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return line if len(line) <= _MAX_TITLE_CHARS else None
+    return None
+
+
+_PERMALINK = re.compile(r"¶|^#+\s+|\s+#+$|^#+$")
+
+
+def _clean_title(title: str | None) -> str | None:
+    """A heading or ``<title>`` without permalink signs (``Abstract¶``, ``Install #``)."""
+    if not title:
+        return None
+    return " ".join(_PERMALINK.sub(" ", " ".join(title.split())).split()) or None
 
 
 def _markdown_title(text: str) -> str | None:
@@ -143,38 +186,60 @@ def _markdown_title(text: str) -> str | None:
 
 
 def _load_html(html: str, *, source: str, doc_id: str, filename: str) -> Document:
-    import trafilatura  # heavy: imported only when an HTML file shows up
-
-    text, title = "", None
-    try:
-        text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True,
-                                   deduplicate=False) or trafilatura.html2txt(html)
-        metadata = trafilatura.extract_metadata(html)
-        title = metadata.title if metadata is not None else None
-    except Exception as exc:  # noqa: BLE001 - a third-party parser on untrusted input; the fallback below decides
-        logger.info("%s: trafilatura failed (%s); extracting plain text", source, exc)
-    if not text or not text.strip():
-        # lxml (under trafilatura) silently drops everything nested deeper than 256 elements.
-        text, plain_title = _plain_html_text(html)
-        title = title or plain_title
+    """The page's whole visible text, block by block; what is outside its main content is excluded."""
+    text, chrome, title, heading = _visible_text(html)
     if not text.strip():
         raise DocumentError("no text in HTML")
-    return _document(doc_id, text, source, title or filename)
+    excluded = [Exclusion(start, end, OUTSIDE_MAIN_CONTENT) for start, end in chrome]
+    excluded += _outside_main_content(html, text, source)
+    return _document(doc_id, text, source, _clean_title(title) or _clean_title(heading) or filename,
+                     excluded=merge_exclusions(excluded, text))
+
+
+# Above this much work (lines to look up × main-content characters) lines are matched whole only.
+_MAX_SUBSTRING_WORK = 200_000_000
+
+
+def _outside_main_content(html: str, text: str, source: str) -> list[Exclusion]:
+    """Lines of ``text`` that trafilatura's main-content extraction left out and that are not sentences."""
+    import trafilatura  # heavy: imported only when an HTML file shows up
+
+    try:
+        main = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True,
+                                   deduplicate=False)
+    except Exception as exc:  # noqa: BLE001 - a third-party parser on untrusted input: then nothing is excluded
+        logger.info("%s: trafilatura failed (%s); the whole page is indexed", source, exc)
+        return []
+    if not main or not main.strip():
+        return []  # lxml (under trafilatura) drops everything nested deeper than 256 elements
+    main_lines = {" ".join(line.split()) for line in main.splitlines()}
+    main_joined = "\n".join(main_lines)
+    candidates = [line for line in lines_of(text) if not line.sentence and line.text not in main_lines]
+    if len(candidates) * len(main_joined) <= _MAX_SUBSTRING_WORK:
+        candidates = [line for line in candidates if line.text not in main_joined]
+    return [Exclusion(line.start, line.end, OUTSIDE_MAIN_CONTENT) for line in candidates]
 
 
 class _PlainText(HTMLParser):
-    """Visible text of any HTML, one block per line: no depth limit, linear time."""
+    """Visible text of any HTML in pieces, each marked as page chrome or not: no depth limit, linear time."""
 
     _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "svg", "object"})
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-                         "article", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "header", "footer", "hr"})
+    _CHROME = frozenset({"nav", "footer", "aside"})  # the page's navigation, footer and sidebars
+    _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "td", "th", "section", "article", "blockquote", "pre",
+                         "table", "ul", "ol", "dd", "dt", "header", "hr", "caption", "figcaption", "main", "form",
+                         "address", "dl", "fieldset", "details", "summary"}) | _HEADINGS | _CHROME
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.parts: list[tuple[str, bool]] = []  # (text, inside page chrome)
         self.title: list[str] = []
+        self.heading: list[str] | None = None  # the first heading's text, once it starts
         self._hidden = 0
+        self._chrome = 0
+        self._pre = 0
         self._in_title = False
+        self._in_heading = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -182,7 +247,11 @@ class _PlainText(HTMLParser):
         elif tag in self._HIDDEN:
             self._hidden += 1
         elif tag in self._BLOCKS:
-            self.parts.append("\n")
+            self.parts.append(("\n", False))
+            self._pre += tag == "pre"
+            self._chrome += tag in self._CHROME
+            if tag in self._HEADINGS and self.heading is None and not self._hidden:
+                self.heading, self._in_heading = [], True
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -190,21 +259,55 @@ class _PlainText(HTMLParser):
         elif tag in self._HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag in self._BLOCKS:
-            self.parts.append("\n")
+            self.parts.append(("\n", False))
+            self._pre = max(0, self._pre - (tag == "pre"))
+            self._chrome = max(0, self._chrome - (tag in self._CHROME))
+            if tag in self._HEADINGS:
+                self._in_heading = False
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title.append(data)
         elif not self._hidden:
-            self.parts.append(data)
+            # Outside <pre>, a line break in the source is a space, as a browser shows it.
+            self.parts.append((data if self._pre else _SPACES.sub(" ", data), self._chrome > 0))
+            if self._in_heading and self.heading is not None:
+                self.heading.append(data)
 
 
-def _plain_html_text(html: str) -> tuple[str, str | None]:
+_SPACES = re.compile(r"\s+")
+
+
+def _visible_text(html: str) -> tuple[str, list[tuple[int, int]], str | None, str | None]:
+    """The visible text (blocks separated by blank lines), the ranges of its page-chrome lines
+    (``<nav>``, ``<footer>``, ``<aside>``), the ``<title>`` and the first heading."""
     parser = _PlainText()
     parser.feed(html)
     parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n\n".join(line for line in lines if line), " ".join("".join(parser.title).split()) or None
+    lines: list[tuple[list[str], bool]] = [([], True)]  # (pieces, every piece with text was chrome)
+    for piece, chrome in parser.parts:
+        for n, segment in enumerate(piece.split("\n")):
+            if n:
+                lines.append(([], True))
+            pieces, all_chrome = lines[-1]
+            pieces.append(segment)
+            if segment.strip() and not chrome:
+                lines[-1] = (pieces, False)
+    out: list[str] = []
+    chrome_ranges: list[tuple[int, int]] = []
+    offset = 0
+    for pieces, all_chrome in lines:
+        line = " ".join("".join(pieces).split())
+        if not line:
+            continue
+        if out:
+            offset += 2  # the blank line between blocks
+        if all_chrome:
+            chrome_ranges.append((offset, offset + len(line)))
+        out.append(line)
+        offset += len(line)
+    heading = " ".join("".join(parser.heading or []).split()) or None
+    return "\n\n".join(out), chrome_ranges, " ".join("".join(parser.title).split()) or None, heading
 
 
 def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Document:
@@ -216,7 +319,7 @@ def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Docume
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError("encrypted PDF")
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or filename
+        title = reader.metadata.title if reader.metadata else None
     except DocumentError:
         raise
     except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, OSError, RecursionError) as exc:
@@ -228,7 +331,61 @@ def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Docume
         starts.append(offset)
         parts.append(page)
         offset += len(page) + 2
-    return _document(doc_id, "\n\n".join(parts), source, str(title), page_starts=tuple(starts))
+    first_page_line = _first_line(next(page for page in pages if page.strip()))
+    title = " ".join(str(title).split()) if title and str(title).strip() else first_page_line
+    return _document(doc_id, "\n\n".join(parts), source, title or filename, page_starts=tuple(starts))
+
+
+def _load_docx(data: bytes, *, source: str, doc_id: str, filename: str) -> Document:
+    """Paragraphs, headings and table cells in document order; the title property or first heading is the title."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE2 container: Word encrypts .docx files into one
+        raise DocumentError("password-protected (or legacy binary .doc) Word file; save it as an unprotected .docx")
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from lxml import etree
+
+    try:
+        word = docx.Document(io.BytesIO(data))
+        blocks, heading = _docx_blocks(word)
+        title = word.core_properties.title
+    except (PackageNotFoundError, KeyError, ValueError, AttributeError, OSError, zipfile.BadZipFile,
+            etree.XMLSyntaxError) as exc:
+        raise DocumentError(f"unreadable Word file: {exc}") from exc
+    text = "\n\n".join(blocks)
+    if not text.strip():
+        raise DocumentError("no text in Word file")
+    return _document(doc_id, text, source, (title or "").strip() or heading or filename)
+
+
+def _docx_blocks(word: Any) -> tuple[list[str], str | None]:
+    """The text of each paragraph and table cell (in order, tables row by row), and the first heading."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    blocks: list[str] = []
+    heading: str | None = None
+
+    def visit(container: Any) -> None:
+        nonlocal heading
+        for item in container.iter_inner_content():
+            if isinstance(item, Paragraph):
+                text = item.text.strip()
+                if not text:
+                    continue
+                blocks.append(text)
+                style = (item.style.name if item.style is not None else "") or ""
+                if heading is None and (style.startswith("Heading") or style == "Title"):
+                    heading = " ".join(text.split())
+            elif isinstance(item, Table):
+                cells = [cell for row in item.rows for cell in row.cells]
+                seen: set[int] = set()
+                for cell in cells:  # a merged cell is listed once per grid cell it spans: read it once
+                    if id(cell._tc) not in seen:
+                        seen.add(id(cell._tc))
+                        visit(cell)
+
+    visit(word)
+    return blocks, heading
 
 
 def record_to_document(record: Any, *, default_id: str, source: str) -> Document:

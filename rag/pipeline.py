@@ -1,6 +1,7 @@
 """The :class:`Pipeline` facade: the one object the CLI, the HTTP API and the eval harness call."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -14,13 +15,14 @@ from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
 from index.sentence_table import SentenceVectors
 from index.vectors import VectorIndexKind
 from rag.answer import Answerer, citation_for
+from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
 from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
-from rag.types import AskResult, Chunk, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+from rag.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
 
 __all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
            "DEFAULT_SENTENCE_VECTORS", "content_hash"]
@@ -38,9 +40,18 @@ DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
 
 
 def content_hash(doc: Document) -> str:
-    """What decides whether a re-ingested document changed: its text, title and metadata."""
-    payload = json.dumps([doc.text, doc.title, doc.metadata], ensure_ascii=False, sort_keys=True)
+    """What decides whether a re-ingested document changed: its text, title, metadata and what is indexed of it."""
+    excluded = [[ex.start, ex.end, ex.reason] for ex in doc.excluded]
+    payload = json.dumps([doc.text, doc.title, doc.metadata, *([excluded] if excluded else [])], ensure_ascii=False,
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _excluded_text(doc: Document) -> ExcludedText:
+    by_reason: dict[str, int] = {}
+    for ex in doc.excluded:
+        by_reason[ex.reason] = by_reason.get(ex.reason, 0) + ex.end - ex.start
+    return ExcludedText(doc.doc_id, doc.source, sum(by_reason.values()), by_reason)
 
 
 class Pipeline:
@@ -111,8 +122,13 @@ class Pipeline:
     # ---- ingesting ----
 
     def ingest(self, paths: Iterable[str | os.PathLike[str]], *, include: list[str] | None = None,
-               exclude: list[str] | None = None, progress: bool = False) -> IngestReport:
-        """Ingest files and directories. Bad files are skipped and listed in the report, never fatal."""
+               exclude: list[str] | None = None, progress: bool = False,
+               keep_boilerplate: bool = False) -> IngestReport:
+        """Ingest files and directories. Bad files are skipped and listed in the report, never fatal.
+
+        Lines repeated across the files of one call are evidence of boilerplate (site menus, running
+        heads); ``keep_boilerplate`` indexes every line.
+        """
         started = time.perf_counter()
         docs: list[Document] = []
         skipped: list[SkippedFile] = []
@@ -125,7 +141,7 @@ class Pipeline:
                 continue
             docs.extend(loaded)
             skipped.extend(bad)
-        report = self.ingest_documents(docs, progress=progress)
+        report = self.ingest_documents(docs, progress=progress, keep_boilerplate=keep_boilerplate)
         report.skipped[:0] = skipped
         report.seconds = time.perf_counter() - started
         return report
@@ -145,11 +161,20 @@ class Pipeline:
         default_id = hashlib.sha256(str(text).encode()).hexdigest()[:16]
         return self.ingest_documents([record_to_document(record, default_id=default_id, source=source)])
 
-    def ingest_documents(self, docs: list[Document], *, progress: bool = False) -> IngestReport:
-        """Add or update documents; unchanged ones (same content hash) are not embedded again."""
+    def ingest_documents(self, docs: list[Document], *, progress: bool = False,
+                         keep_boilerplate: bool = False) -> IngestReport:
+        """Add or update documents; unchanged ones (same content hash) are not embedded again.
+
+        Boilerplate is marked first (:mod:`rag.boilerplate`), with lines repeated across ``docs`` as
+        evidence; ``keep_boilerplate`` indexes every line instead.
+        """
         started = time.perf_counter()
         report = IngestReport()
         latest = {doc.doc_id: doc for doc in docs}  # the last of duplicate ids wins
+        if keep_boilerplate:
+            latest = {doc_id: dataclasses.replace(doc, excluded=()) for doc_id, doc in latest.items()}
+        else:
+            latest = {doc.doc_id: doc for doc in mark_boilerplate(list(latest.values()))}
         with self.directory.writer() as writer:
             known = writer.content_hashes(list(latest))
             todo = []
@@ -165,12 +190,14 @@ class Pipeline:
                 if chunks:
                     chunked.append((doc, digest, chunks))
                 else:
-                    report.skipped.append(SkippedFile(doc.source, "nothing to index (only boilerplate or blank)"))
+                    report.skipped.append(SkippedFile(doc.source, "nothing to index (blank)"))
             vectors, sentences, sentence_vectors = self._embed([chunks for _, _, chunks in chunked], progress=progress)
             for (doc, digest, chunks), chunk_vectors, spans, span_vectors in zip(
                     chunked, vectors, sentences, sentence_vectors, strict=True):
                 removed = writer.put(doc, digest, chunks, chunk_vectors, spans, span_vectors)
                 (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+                if doc.excluded:
+                    report.excluded.append(_excluded_text(doc))
                 report.chunks_added += len(chunks)
                 report.chunks_removed += len(removed)
             writer.commit()

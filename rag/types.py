@@ -10,15 +10,29 @@ from typing import Any
 
 __all__ = [
     "Document",
+    "Exclusion",
     "Chunk",
     "Citation",
     "Passage",
     "Answer",
     "AskResult",
     "SkippedFile",
+    "ExcludedText",
     "IngestReport",
     "DocumentInfo",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A range of a document's text left out of the index, and why (see :mod:`rag.boilerplate`)."""
+
+    start: int
+    end: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +47,8 @@ class Document:
         title: a human title (heading, ``<title>``, record title or file name).
         metadata: free-form JSON-compatible data supplied with the document.
         page_starts: for PDFs, the offset in ``text`` where each page begins (page 1 first).
-        indexable: the ``(start, end)`` ranges worth indexing; boilerplate is left out of them.
-            ``None`` means the whole text.
+        excluded: the ranges of ``text`` left out of the index as boilerplate, sorted, each with
+            its reason. The text itself is never cut: citations always point into the whole of it.
     """
 
     doc_id: str
@@ -43,7 +57,13 @@ class Document:
     title: str
     metadata: dict[str, Any] = field(default_factory=dict)
     page_starts: tuple[int, ...] | None = None
-    indexable: tuple[tuple[int, int], ...] | None = None
+    excluded: tuple[Exclusion, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as ``rag show --json`` and ``GET /documents/{id}`` give it."""
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "metadata": self.metadata,
+                "pages": len(self.page_starts) if self.page_starts else None,
+                "excluded": [ex.to_dict() for ex in self.excluded], "text": self.text}
 
     def page_of(self, offset: int) -> int | None:
         """The 1-based page holding ``offset``, or ``None`` for documents without pages."""
@@ -153,6 +173,16 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ExcludedText:
+    """How much of one ingested document was left out of the index as boilerplate, by reason."""
+
+    doc_id: str
+    source: str
+    chars: int
+    by_reason: dict[str, int]
+
+
 @dataclass(slots=True)
 class IngestReport:
     """The summary of one ingest run."""
@@ -161,6 +191,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    excluded: list[ExcludedText] = field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
@@ -171,6 +202,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "skipped": [asdict(s) for s in self.skipped],
+            "excluded": [asdict(e) for e in self.excluded],
             "chunks_added": self.chunks_added,
             "chunks_removed": self.chunks_removed,
             "seconds": round(self.seconds, 3),

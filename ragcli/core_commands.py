@@ -26,7 +26,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.sentence_vectors not in (None, kept):
         print(f"note: the index at {args.index} keeps its sentence vectors {kept!r}; "
               f"rebuild it to change them", file=sys.stderr)
-    report = pipeline.ingest(args.paths, include=args.include, exclude=args.exclude, progress=not args.json)
+    report = pipeline.ingest(args.paths, include=args.include, exclude=args.exclude, progress=not args.json,
+                             keep_boilerplate=args.keep_boilerplate)
     if args.json:
         _print_json(report.to_dict())
         return 0
@@ -34,6 +35,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
           f"skipped {len(report.skipped)}; {report.chunks_added} chunks embedded in {report.seconds:.2f} s")
     for skipped in report.skipped:
         print(f"  skipped {skipped.source}: {skipped.reason}")
+    for excluded in report.excluded:
+        reasons = ", ".join(f"{reason} {chars}" for reason, chars in excluded.by_reason.items())
+        print(f"  excluded {excluded.chars} characters of {excluded.source} as boilerplate ({reasons}); "
+              f"see `rag show {excluded.doc_id}`")
     stats = pipeline.stats()
     print(f"index {args.index}: {stats['documents']} documents, {stats['chunks']} chunks")
     return 0
@@ -79,12 +84,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     doc = _pipeline(args).document(args.doc_id)
     if args.json:
-        _print_json({"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "metadata": doc.metadata,
-                     "pages": len(doc.page_starts) if doc.page_starts else None, "text": doc.text})
+        _print_json(doc.to_dict())
         return 0
     print(f"# {doc.title}\n({doc.doc_id}, {doc.source})\n")
     print(doc.text)
+    if doc.excluded:
+        print(f"\n-- left out of the index ({sum(ex.end - ex.start for ex in doc.excluded)} characters):")
+        for ex in doc.excluded:
+            print(f"  [{ex.start}:{ex.end}] {ex.reason}: {_preview(doc.text[ex.start:ex.end])}")
     return 0
+
+
+def _preview(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -128,6 +141,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--keep-boilerplate", action="store_true",
+                   help="index every line: nothing is excluded as a footer, menu or repeated line")
     p.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                    help="for a new index: pool each sentence's vector from its chunk's pass (late, the default: "
                         "one model pass per chunk) or embed each sentence on its own (separate: a little more "

@@ -64,8 +64,7 @@ def list_documents(pipeline: PipelineDep, offset: Annotated[int, Query(ge=0)] = 
 def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentPublic:
     """One document with its metadata and full ``text``, which citations' offsets index into."""
     doc = pipeline.document(doc_id)
-    return DocumentPublic(doc_id=doc.doc_id, title=doc.title, source=doc.source, metadata=doc.metadata,
-                          pages=len(doc.page_starts) if doc.page_starts else None, text=doc.text)
+    return DocumentPublic(**doc.to_dict())
 
 
 @router.delete("/{doc_id:path}", status_code=204, response_class=Response, dependencies=[WriteAccess],
@@ -162,7 +161,8 @@ def _created(pipeline: Pipeline, report: IngestReport) -> DocumentCreated:
     else:
         chunks = report.chunks_added
     return DocumentCreated(doc_id=ids[0], chunks=chunks, status=status, doc_ids=ids,
-                           skipped=[{"source": s.source, "reason": s.reason} for s in report.skipped])
+                           skipped=[{"source": s.source, "reason": s.reason} for s in report.skipped],
+                           excluded_chars=sum(e.chars for e in report.excluded))
 
 
 def _all_documents(pipeline: Pipeline, page: int = 1000):

@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-__all__ = ["DocumentCreate", "DocumentCreated", "DocumentSummary", "DocumentsPublic", "DocumentPublic"]
+__all__ = ["DocumentCreate", "DocumentCreated", "DocumentSummary", "DocumentsPublic", "ExclusionPublic",
+           "DocumentPublic"]
 
 
 class DocumentCreate(BaseModel):
@@ -31,6 +32,8 @@ class DocumentCreated(BaseModel):
                                            "holding several records.")
     skipped: list[dict[str, str]] = Field(default_factory=list,
                                           description="Records of the upload that could not be ingested, with why.")
+    excluded_chars: int = Field(default=0, description="Characters left out of the index as boilerplate; "
+                                                       "GET /documents/{id} lists them with their reasons.")
 
 
 class DocumentSummary(BaseModel):
@@ -53,6 +56,14 @@ class DocumentsPublic(BaseModel):
     limit: int
 
 
+class ExclusionPublic(BaseModel):
+    """A range of the document's text left out of the index as boilerplate."""
+
+    start: int
+    end: int = Field(description="``text[start:end]`` is the excluded text.")
+    reason: str = Field(description="\"footer\", \"repeated\" or \"outside main content\".")
+
+
 class DocumentPublic(BaseModel):
     """One document with its full ``text`` (the ``rag show --json`` object); citations index into it."""
 
@@ -61,4 +72,5 @@ class DocumentPublic(BaseModel):
     source: str
     metadata: dict[str, Any]
     pages: int | None
+    excluded: list[ExclusionPublic] = Field(description="What of ``text`` is not indexed, and why.")
     text: str

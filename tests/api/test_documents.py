@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.api.checks import NEWS_TEXT, assert_error
+from tests.conftest import NEWS_DIR
 
 
 def test_posting_a_record_creates_it_with_its_chunk_count(client, pipeline):
@@ -49,7 +50,7 @@ def test_a_record_without_an_id_gets_a_stable_one(client):
 def test_show_returns_metadata_and_the_full_text(client, news_doc):
     body = client.get("/documents/news-1").json()
     assert body == {"doc_id": "news-1", "title": "Expo news", "source": "api", "metadata": {"lang": "en"},
-                    "pages": None, "text": NEWS_TEXT}
+                    "pages": None, "excluded": [], "text": NEWS_TEXT}
 
 
 def test_ids_with_slashes_and_spaces_round_trip(client):
@@ -191,3 +192,33 @@ def test_uploads_over_the_limit_are_413(make_client):
     assert_error(client.post("/documents", json={"text": big.decode()}), 413, "payload_too_large")
     assert client.get("/documents").json()["count"] == 0
     assert _upload(client, "small.txt", big[:5000]).status_code == 201
+
+
+def test_a_document_lists_what_was_left_out_of_the_index(client):
+    text = (NEWS_DIR / "004_6daf74257dfb5746.txt").read_bytes()
+    created = _upload(client, "expo.txt", text).json()
+    assert created["status"] == "added" and created["excluded_chars"] > 0
+    doc = client.get(f"/documents/{created['doc_id']}").json()
+    assert doc["text"] == text.decode("utf-8")
+    [excluded] = doc["excluded"]
+    assert excluded["reason"] == "footer" and excluded["end"] - excluded["start"] == created["excluded_chars"]
+    assert "ICP备" in doc["text"][excluded["start"]:excluded["end"]]
+    assert doc["title"] == "Over 500 Global Exhibitors Bolstering Chongqing's Vision as an International Consumption Hub"
+
+
+def test_uploading_a_word_file(client):
+    from tests.rag.test_docx import word_file
+
+    response = _upload(client, "lift.docx", word_file(title="Building manual"))
+    assert response.status_code == 201, response.text
+    doc = client.get(f"/documents/{response.json()['doc_id']}").json()
+    assert doc["title"] == "Building manual" and doc["source"] == "upload:lift.docx" and doc["excluded"] == []
+    assert "Contact us at the front desk if the lift is broken." in doc["text"]
+    answer = client.post("/ask", json={"question": "What is the shared code?"}).json()
+    assert any("Shared code C-9" in p["text"] for p in answer["passages"])
+
+
+def test_a_corrupt_word_upload_is_422_with_its_reason(client, news_doc):
+    error = assert_error(_upload(client, "broken.docx", b"PK\x03\x04 not a zip"), 422, "bad_document")
+    assert "unreadable Word file" in error["message"]
+    assert client.get("/documents").json()["count"] == 1

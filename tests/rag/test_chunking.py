@@ -4,15 +4,15 @@ import json
 
 import pytest
 
+from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
-from rag.clean import indexable_ranges
 from rag.hash_embedder import HashEmbedder
-from rag.types import Document
+from rag.types import Document, Exclusion
 from tests.conftest import NEWS_DIR, SQUAD_FILE
 
 
 def make_doc(text: str, **extra) -> Document:
-    return Document(doc_id="d", text=text, source="s", title="t", indexable=indexable_ranges(text), **extra)
+    return Document(doc_id="d", text=text, source="s", title="t", **extra)
 
 
 def chunker(chunk_tokens=40, overlap=8, max_model_tokens=10_000, embedder=None) -> Chunker:
@@ -68,10 +68,13 @@ def test_chunks_never_span_two_pages():
         assert doc.page_of(chunk.char_start) == doc.page_of(chunk.char_end - 1)
 
 
-def test_boilerplate_ranges_are_not_chunked():
-    text = "The council met on Tuesday.\n\nBy continuing to browse our site you agree to our use of cookies."
-    chunks = chunker().chunk(make_doc(text))
-    assert all("cookies" not in c.text for c in chunks)
+def test_excluded_ranges_are_not_chunked():
+    text = "The council met on Tuesday.\n\nBy continuing to browse our site you agree to our use of cookies.\n\nEnd."
+    start = text.index("By continuing")
+    doc = make_doc(text, excluded=(Exclusion(start, text.index("\n\nEnd."), "footer"),))
+    chunks = chunker().chunk(doc)
+    assert chunks and all("cookies" not in c.text for c in chunks)
+    assert " ".join(c.text for c in chunks) == "The council met on Tuesday. End."
 
 
 def test_config_rejects_nonsense():
@@ -90,7 +93,7 @@ def test_no_chunk_of_the_shared_data_is_truncated_by_the_real_model(real_embedde
     # A dense text where word pieces outnumber tiktoken tokens, to make the model check bite.
     texts.append(" ".join(f"Zq{i}xv-{i * 7919}" for i in range(3000)))
     for n, text in enumerate(texts):
-        doc = Document(doc_id=str(n), text=text, source="s", title="t", indexable=indexable_ranges(text))
+        [doc] = mark_boilerplate([Document(doc_id=str(n), text=text, source="s", title="t")])
         chunks = c.chunk(doc)
         counts = real_embedder.count_tokens([ch.text for ch in chunks])
         assert max(counts) <= real_embedder.max_tokens, f"document {n} has a chunk of {max(counts)} tokens"

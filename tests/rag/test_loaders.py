@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
+from rag.boilerplate import OUTSIDE_MAIN_CONTENT
 from rag.errors import DocumentError, UnsupportedFormatError
 from rag.loaders import decode_text, iter_files, load_bytes, load_file
 
@@ -40,7 +42,7 @@ def test_same_file_gets_the_same_id_from_any_spelling_of_its_path(tmp_path, monk
     assert by_relative.doc_id == by_absolute.doc_id
 
 
-def test_html_keeps_the_article_and_drops_navigation(tmp_path):
+def test_html_text_is_the_whole_page_and_navigation_and_footer_are_excluded(tmp_path):
     body = " ".join(["The river flooded the lower town after three days of rain."] * 5)
     html = f"""<html><head><title>Flood report</title></head><body>
       <nav><a href="/">Home</a> <a href="/news">News</a> <a href="/login">Log in</a></nav>
@@ -49,7 +51,45 @@ def test_html_keeps_the_article_and_drops_navigation(tmp_path):
     [doc], _ = load_file(write(tmp_path / "page.html", html))
     assert doc.title == "Flood report"
     assert "river flooded" in doc.text and "school gym" in doc.text
-    assert "Log in" not in doc.text and "All rights reserved" not in doc.text
+    excluded = [(doc.text[ex.start:ex.end], ex.reason) for ex in doc.excluded]
+    assert excluded == [("Home News Log in", OUTSIDE_MAIN_CONTENT),
+                        ("Copyright 2024 Example News. All rights reserved. Privacy policy.", OUTSIDE_MAIN_CONTENT)]
+
+
+ZLIB_HOW = Path("/usr/share/doc/zlib1g-dev/examples/zlib_how.html")
+
+
+@pytest.mark.skipif(not ZLIB_HOW.is_file(), reason="zlib1g-dev's example page is not installed")
+def test_html_introduction_that_main_content_extraction_drops_is_stored_and_indexed():
+    [doc], _ = load_file(ZLIB_HOW)
+    intro = "We often get questions about how the deflate() and inflate() functions should be used."
+    start = doc.text.index(intro)
+    assert all(not (ex.start < start + len(intro) and start < ex.end) for ex in doc.excluded)
+    assert doc.title == "zlib Usage Example"
+
+
+@pytest.mark.parametrize(("html", "title"), [
+    ("<title>Abstract¶</title><p>Text of the policy.</p>", "Abstract"),
+    ("<h2>Installing # </h2><p>Run the installer and wait.</p>", "Installing"),
+    ("<body><h1>Policy <a class='headerlink' href='#p'>¶</a></h1><p>Text.</p></body>", "Policy"),
+    ("<p>No heading here at all.</p>", "page.html"),
+])
+def test_html_title_is_the_title_or_first_heading_without_permalink_signs(tmp_path, html, title):
+    [doc], _ = load_file(write(tmp_path / "page.html", html))
+    assert doc.title == title
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("Norwegian official stresses opportunities at trade expo\n\nOSLO, May 13 -- The expo offers a platform.", 
+     "Norwegian official stresses opportunities at trade expo"),
+    ("iChongqing Title\n\nOver 500 Global Exhibitors Bolstering Chongqing\n\nBody text here.",
+     "Over 500 Global Exhibitors Bolstering Chongqing"),
+    ("The first line is a sentence and ends with a full stop.\n\nMore.", "notes.txt"),
+    ("word\n\n" + "a " * 40, "notes.txt"),
+])
+def test_txt_title_is_a_headline_like_first_line_else_the_file_name(tmp_path, text, title):
+    [doc], _ = load_file(write(tmp_path / "notes.txt", text))
+    assert doc.title == title and doc.source == str(tmp_path / "notes.txt")
 
 
 def _pdf_with_pages(pages: list[str]) -> bytes:
@@ -81,6 +121,19 @@ def test_pdf_pages_are_recorded_for_citations(tmp_path):
     assert doc.page_starts is not None and len(doc.page_starts) == 2
     assert doc.page_of(doc.text.index("mountains")) == 2
     assert doc.page_of(doc.text.index("rivers")) == 1
+    assert doc.title == "Alpha page talks about rivers."  # no metadata title: the first line of page 1
+
+
+def test_pdf_title_comes_from_its_metadata(tmp_path):
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(_pdf_with_pages(["Alpha page talks about rivers."])))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    writer.add_metadata({"/Title": "River survey 2024"})
+    out = io.BytesIO()
+    writer.write(out)
+    [doc], _ = load_file(write(tmp_path / "survey.pdf", out.getvalue()))
+    assert doc.title == "River survey 2024"
 
 
 def test_json_and_jsonl_records_load_and_bad_records_are_reported(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from rag import Pipeline
 from rag.errors import DocumentNotFoundError, IndexMismatchError, InvalidQuestionError
 from rag.hash_embedder import HashEmbedder
+from tests.conftest import NEWS_DIR
 
 DOCS = {
     "rivers.txt": "The Nile is the longest river in Africa. It flows north into the Mediterranean Sea.",
@@ -229,3 +230,47 @@ def test_separate_sentence_vectors_embed_each_sentence_once(tmp_path, corpus):
 def test_an_unknown_sentence_vector_mode_is_refused(tmp_path, fake_embedder):
     with pytest.raises(ValueError, match="sentence_vectors"):
         Pipeline.open(tmp_path / "x", embedder=fake_embedder, sentence_vectors="sometimes")
+
+
+def test_boilerplate_is_stored_with_the_document_and_left_out_of_its_chunks(pipeline, tmp_path):
+    news = tmp_path / "news"
+    news.mkdir()
+    for path in NEWS_DIR.glob("*.txt"):
+        (news / path.name).write_bytes(path.read_bytes())
+    report = pipeline.ingest([news])
+    [excluded] = report.excluded
+    assert excluded.source.endswith("004_6daf74257dfb5746.txt") and excluded.by_reason == {"footer": excluded.chars}
+    doc = pipeline.document(excluded.doc_id)
+    assert doc.text == (news / "004_6daf74257dfb5746.txt").read_text(encoding="utf-8")
+    [footer] = doc.excluded
+    assert footer.end - footer.start == excluded.chars and "ICP备" in doc.text[footer.start:footer.end]
+    chunks = pipeline.directory.snapshot().document_chunks(doc.doc_id)
+    assert chunks and not any("ICP备" in c.text or "Cookie Policy" in c.text for c in chunks)
+    assert "New Chongqing" not in pipeline.ask("What is the ICP licence number of the site?").passages[0].text
+
+    # Kept on request: the document changes (what is indexed of it did), and the footer is indexed.
+    again = pipeline.ingest([news], keep_boilerplate=True)
+    assert again.updated == [excluded.doc_id] and again.excluded == []
+    assert pipeline.document(excluded.doc_id).excluded == ()
+    chunks = pipeline.directory.snapshot().document_chunks(doc.doc_id)
+    assert any("ICP备" in c.text for c in chunks)
+
+
+def test_cli_ingest_prints_what_it_excluded_and_show_lists_it(pipeline, tmp_path, monkeypatch, capsys):
+    from ragcli import main as cli
+
+    monkeypatch.setattr(cli, "open_pipeline", lambda args, create=True: pipeline)
+    source = tmp_path / "004.txt"
+    source.write_bytes((NEWS_DIR / "004_6daf74257dfb5746.txt").read_bytes())
+    assert cli.main(["--index", str(tmp_path / "index"), "ingest", str(source)]) == 0
+    out = capsys.readouterr().out
+    doc_id = pipeline.documents()[0].doc_id
+    [line] = [line for line in out.splitlines() if "excluded" in line]
+    chars = sum(ex.end - ex.start for ex in pipeline.document(doc_id).excluded)
+    assert line.strip() == (f"excluded {chars} characters of {source} as boilerplate (footer {chars}); "
+                            f"see `rag show {doc_id}`")
+    assert cli.main(["--index", str(tmp_path / "index"), "show", "--json", doc_id]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    [ex] = shown["excluded"]
+    assert ex["reason"] == "footer" and "ICP备" in shown["text"][ex["start"]:ex["end"]]
+    assert shown["title"] == "Over 500 Global Exhibitors Bolstering Chongqing's Vision as an International Consumption Hub"

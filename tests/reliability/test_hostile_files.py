@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
-from rag.clean import indexable_ranges
+from rag.boilerplate import mark_boilerplate
 from rag.errors import DocumentError
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import load_bytes, load_file
+from rag.types import Document
 from tests.conftest import NEWS_DIR, REPO
 from tests.reliability.report import record
 from tests.reliability.hostile import (BIG_FILE_MB, HOSTILE_FILES, TRAVERSAL_NAMES, Hostile, fingerprint,
@@ -154,20 +155,9 @@ def test_pathological_text_is_cleaned_in_linear_time(shape: str, make):
     # Before: 80 kB of these took 12 s to 30 minutes (quadratic regexes); an upload could stall a worker.
     text = make(100_000)
     started = time.perf_counter()
-    ranges = indexable_ranges(text)
+    [doc] = mark_boilerplate([Document(doc_id="d", text=text, source="s", title="t")])
     assert time.perf_counter() - started < 2.0, shape
-    assert ranges and all(0 <= a < b <= len(text) for a, b in ranges)
-
-
-def test_paragraphs_split_on_blank_lines_with_crlf_and_trailing_spaces():
-    text = "Cookie Policy\r\n\r\nThe council met on Tuesday.  \n \nAbout us"
-    kept = ["".join(text[a:b]) for a, b in indexable_ranges(text)]
-    assert kept == ["The council met on Tuesday."]
-
-
-def test_a_one_letter_paragraph_does_not_swallow_the_next():
-    text = "a\n\n \n\nContact us"
-    assert [text[a:b] for a, b in indexable_ranges(text)] == ["a"]
+    assert all(0 <= ex.start < ex.end <= len(text) for ex in doc.excluded)
 
 
 def test_html_nested_deeper_than_lxml_allows_keeps_its_text():
