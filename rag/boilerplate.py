@@ -40,11 +40,13 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+\.\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)\]»]*$")
 # Contact and legal markers: a URL or e-mail, a phone number, a long registration or licence
 # number, a copyright or trademark sign. Symbols and digit shapes, not words.
-_MARKER = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+\.\w+|\+?\d[\d ()-]{7,}\d|\d{6,}|[©®℗]")
+_MARKER = re.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+\.\w+|\+\d[\d ()-]{6,}\d|\d{6,}|[©®℗]")
 _DIGITS = re.compile(r"\d+")
 
 _MIN_FOOTER_SCORE = 3
-_MAX_FOOTER_SHARE = 0.5  # a footer is at most half of the document's characters
+_MAX_FOOTER_SHARE = 0.5  # a footer is at most half of the document's characters,
+_MAX_FOOTER_CHARS = 3000  # and no longer than a long web page's footer
+_PAGE_EDGE_LINES = 1  # running heads and page numbers are a page's first or last line
 _MIN_REPEATS = 3
 
 
@@ -61,6 +63,11 @@ class Line:
     def key(self) -> str:
         """The line as compared across documents and pages: case, spacing and numbers ignored."""
         return _DIGITS.sub("0", " ".join(self.text.casefold().split()))
+
+    @property
+    def has_words(self) -> bool:
+        """Whether it holds a word (two letters or a CJK character): "x", "(" or "12" repeat without meaning."""
+        return bool(_CJK.search(self.text)) or any(len(w) > 1 for w in _WORD.findall(self.text))
 
 
 def lines_of(text: str) -> list[Line]:
@@ -93,7 +100,10 @@ def is_sentence(line: str) -> bool:
     n_words = len(words) + cjk / 2
     if not cjk and not any(w.islower() and len(w) > 1 for w in words):
         return False
-    return n_words >= 8 or (n_words >= 4 and bool(_SENTENCE_END.search(line)))
+    ends = bool(_SENTENCE_END.search(line))
+    # "also enjoys compactness." is the end of a sentence that a formula or link broke onto its own line.
+    continues = n_words >= 2 and ends and line[0].islower()
+    return n_words >= 8 or (n_words >= 4 and ends) or continues
 
 
 def _footer(lines: Sequence[Line], repeated: set[str], n_chars: int) -> list[Line]:
@@ -106,7 +116,8 @@ def _footer(lines: Sequence[Line], repeated: set[str], n_chars: int) -> list[Lin
     tail = lines[best_start:]
     if best < _MIN_FOOTER_SCORE or not any(line.sentence for line in lines[:best_start]):
         return []
-    if sum(line.end - line.start for line in tail) > _MAX_FOOTER_SHARE * n_chars:
+    size = sum(line.end - line.start for line in tail)
+    if size > _MAX_FOOTER_SHARE * n_chars or size > _MAX_FOOTER_CHARS:
         return []
     if not any(_MARKER.search(line.text[:2000]) or line.key in repeated for line in tail):
         return []
@@ -125,15 +136,18 @@ def _repeated_runs(lines: Sequence[Line], repeated: set[str]) -> list[Line]:
     return out
 
 
-def _page_repeats(doc: Document, lines: Sequence[Line]) -> set[str]:
-    """Keys of lines that are not sentences and appear on at least three pages of a PDF."""
+def _running_heads(doc: Document, lines: Sequence[Line]) -> list[Line]:
+    """Lines that are not sentences, open or close a PDF page, and do so the same on at least three pages."""
     if not doc.page_starts or len(doc.page_starts) < _MIN_REPEATS:
-        return set()
-    pages: dict[str, set[int]] = {}
+        return []
+    by_page: dict[int, list[Line]] = {}
     for line in lines:
-        if not line.sentence:
-            pages.setdefault(line.key, set()).add(doc.page_of(line.start) or 1)
-    return {key for key, on in pages.items() if len(on) >= _MIN_REPEATS}
+        by_page.setdefault(doc.page_of(line.start) or 1, []).append(line)
+    edges = [line for on_page in by_page.values()
+             for line in {*on_page[:_PAGE_EDGE_LINES], *on_page[-_PAGE_EDGE_LINES:]} if not line.sentence]
+    # A page number alone ("7") counts: on three pages' edges it is a running foot, not content.
+    pages = Counter(line.key for line in edges)
+    return [line for line in edges if pages[line.key] >= _MIN_REPEATS]
 
 
 def find_exclusions(doc: Document, *, repeated: set[str] = frozenset()) -> tuple[Exclusion, ...]:
@@ -142,9 +156,9 @@ def find_exclusions(doc: Document, *, repeated: set[str] = frozenset()) -> tuple
     ``repeated`` holds the keys of lines seen in several documents of the collection.
     """
     lines = lines_of(doc.text)
-    repeated = set(repeated) | _page_repeats(doc, lines)
     n_chars = sum(line.end - line.start for line in lines)
-    found = [Exclusion(line.start, line.end, REPEATED) for line in _repeated_runs(lines, repeated)]
+    found = [Exclusion(line.start, line.end, REPEATED)
+             for line in [*_repeated_runs(lines, repeated), *_running_heads(doc, lines)]]
     found += [Exclusion(line.start, line.end, FOOTER) for line in _footer(lines, repeated, n_chars)]
     return merge_exclusions([*doc.excluded, *found], doc.text)
 
@@ -171,7 +185,8 @@ def mark_boilerplate(docs: Sequence[Document]) -> list[Document]:
     A document is never excluded whole: one that would have nothing left is indexed entirely.
     """
     per_doc = [lines_of(doc.text) for doc in docs]
-    seen_in = Counter(key for lines in per_doc for key in {line.key for line in lines if not line.sentence})
+    seen_in = Counter(key for lines in per_doc
+                      for key in {line.key for line in lines if not line.sentence and line.has_words})
     repeated = {key for key, n in seen_in.items() if n >= _MIN_REPEATS}
     marked = []
     for doc in docs:

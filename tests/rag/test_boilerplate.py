@@ -90,8 +90,8 @@ def test_a_repeated_heading_between_sentences_is_kept():
 
 
 def test_running_heads_repeated_on_pdf_pages_are_excluded():
-    pages = [f"Annual Report 2023\nPage {n}\nThe harbour handled {n} million tonnes of cargo in the quarter."
-             for n in range(1, 5)]
+    pages = [f"Annual Report 2023\nThe harbour handled {n} million tonnes of cargo in the quarter.\nBULK CARGO\n"
+             f"Page {n}" for n in range(1, 5)]
     starts, offset = [], 0
     for page in pages:
         starts.append(offset)
@@ -99,6 +99,7 @@ def test_running_heads_repeated_on_pdf_pages_are_excluded():
     [marked] = mark_boilerplate([doc("\n\n".join(pages), page_starts=tuple(starts))])
     assert excluded(marked).count("Annual Report 2023") == 4 and excluded(marked).count("Page ") == 4
     assert indexed(marked).count("million tonnes") == 4
+    assert indexed(marked).count("BULK CARGO") == 4  # repeated on every page, but not a page's first or last line
 
 
 def test_a_document_is_never_excluded_whole():
