@@ -92,7 +92,7 @@ def is_sentence(line: str) -> bool:
         return True  # a line this long is text, whatever it holds
     unlinked = _LINK.sub(" ", line)
     cjk = len(_CJK.findall(unlinked))
-    words = [w for w in _WORD.findall(_CJK.sub(" ", unlinked))]
+    words = _WORD.findall(_CJK.sub(" ", unlinked))
     letters = sum(len(w) for w in words) + cjk
     visible = sum(1 for ch in line if not ch.isspace())
     if not visible or letters / visible < 0.5:
@@ -150,12 +150,14 @@ def _running_heads(doc: Document, lines: Sequence[Line]) -> list[Line]:
     return [line for line in edges if pages[line.key] >= _MIN_REPEATS]
 
 
-def find_exclusions(doc: Document, *, repeated: set[str] = frozenset()) -> tuple[Exclusion, ...]:
+def find_exclusions(doc: Document, *, repeated: set[str] = frozenset(),
+                    lines: list[Line] | None = None) -> tuple[Exclusion, ...]:
     """``doc``'s own exclusions (those it already carries, such as HTML's) plus the structural ones.
 
-    ``repeated`` holds the keys of lines seen in several documents of the collection.
+    ``repeated`` holds the keys of lines seen in several documents of the collection; ``lines`` are
+    ``lines_of(doc.text)`` when the caller has them already.
     """
-    lines = lines_of(doc.text)
+    lines = lines_of(doc.text) if lines is None else lines
     n_chars = sum(line.end - line.start for line in lines)
     found = [Exclusion(line.start, line.end, REPEATED)
              for line in [*_repeated_runs(lines, repeated), *_running_heads(doc, lines)]]
@@ -189,8 +191,8 @@ def mark_boilerplate(docs: Sequence[Document]) -> list[Document]:
                       for key in {line.key for line in lines if not line.sentence and line.has_words})
     repeated = {key for key, n in seen_in.items() if n >= _MIN_REPEATS}
     marked = []
-    for doc in docs:
-        doc = dataclasses.replace(doc, excluded=find_exclusions(doc, repeated=repeated))
+    for doc, lines in zip(docs, per_doc, strict=True):
+        doc = dataclasses.replace(doc, excluded=find_exclusions(doc, repeated=repeated, lines=lines))
         marked.append(doc if indexable_ranges(doc) else dataclasses.replace(doc, excluded=()))
     return marked
 
