@@ -77,7 +77,7 @@ def machine() -> dict[str, object]:
         "load_average_at_start": [round(x, 2) for x in load] if load else None,
         "python": platform.python_version(), "platform": platform.platform(),
         "packages": {n: _version(n) for n in ("rag-extract", "torch", "sentence-transformers", "onnxruntime",
-                                              "faiss-cpu", "bm25s", "numpy", "fastapi", "uvicorn")},
+                                              "faiss-cpu", "numpy", "fastapi", "uvicorn")},
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

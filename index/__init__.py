@@ -1,4 +1,4 @@
-"""Persistence: one index directory holding a manifest, a SQLite store, FAISS vectors and BM25.
+"""Persistence: one index directory holding a manifest, a SQLite store and saved FAISS vectors.
 
 The rest of the system talks to :class:`IndexDirectory` and the :class:`Snapshot` it hands out.
 """
@@ -7,12 +7,10 @@ from __future__ import annotations
 from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
 from index.manifest import IndexSettings, Manifest
-from index.lexical import Bm25Index
 from index.store import StoredChunk
 from index.vectors import FaissIndex, VectorIndex, create_vector_index
 
 __all__ = [
-    "Bm25Index",
     "CheckReport",
     "FaissIndex",
     "IndexDirectory",

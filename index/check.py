@@ -1,4 +1,4 @@
-"""Checking that the parts of one generation agree (``rag check``)."""
+"""Checking that the parts of an index agree (``rag check``)."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,19 +8,19 @@ from typing import Any
 
 import numpy as np
 
-from index.lexical import Bm25Index
-from index.manifest import BM25_DIR, STORE_FILE, VECTORS_FILE, Manifest
+from index.live import LiveVectors, saved_copies
+from index.manifest import STORE_FILE, IndexSettings
 from index.store import Store
 from index.vectors import load_vector_index
 
-__all__ = ["CheckReport", "check_generation"]
+__all__ = ["CheckReport", "check_index"]
 
 
 @dataclass(slots=True)
 class CheckReport:
-    """What ``IndexDirectory.check`` found; ``ok`` when every store agrees."""
+    """What ``IndexDirectory.check`` found; ``ok`` when every part agrees."""
 
-    generation: int
+    generation: int  # the number of the last committed write
     documents: int
     chunks: int
     problems: list[str]
@@ -34,43 +34,47 @@ class CheckReport:
                 "chunks": self.chunks, "problems": self.problems}
 
 
-def check_generation(folder: Path, manifest: Manifest) -> CheckReport:
-    """Do the manifest, the store, FAISS and BM25 in ``folder`` agree on every chunk?
+def check_index(root: Path, settings: IndexSettings) -> CheckReport:
+    """Do the store's counts, its lexical index, the saved vectors and the chunks' text agree?
 
     Each part is read afresh from disk, and a part that cannot be read at all is reported as a
-    problem rather than raised. Sentences live only in the store, so there is nothing to compare
-    them with; files this version does not write (an older version's sentence index) are ignored.
+    problem rather than raised.
     """
     problems: list[str] = []
     try:
-        store = Store(folder / STORE_FILE, readonly=True)
+        store = Store(root / STORE_FILE)  # FTS5 runs its integrity check as an INSERT: not read-only
+        seq, n_docs, n_chunks = store.counts()
         store_ids = store.chunk_ids()
-        n_docs = store.count_documents()
+        actual_docs = store.count_documents()
         bad = store.chunk_slices_agree()
-        store.close()
+        lexical = store.lexical_problem()
     except (sqlite3.Error, OSError) as exc:
-        problems.append(f"the store of generation {manifest.generation} cannot be read ({exc}); "
-                        "it is the source of truth, so the index must be rebuilt from the original files")
-        return CheckReport(manifest.generation, manifest.documents, manifest.chunks, problems)
-    if manifest.documents != n_docs or manifest.chunks != len(store_ids):
-        problems.append(
-            f"manifest counts {manifest.documents} documents / {manifest.chunks} chunks, "
-            f"store holds {n_docs} / {len(store_ids)}"
-        )
-    for name, load_ids in (
-        ("FAISS", lambda: load_vector_index(manifest.settings.vector_index, folder / VECTORS_FILE).ids()),
-        ("BM25", lambda: Bm25Index.load(folder / BM25_DIR).chunk_ids),
-    ):
-        try:
-            ids = load_ids()
-        except (OSError, RuntimeError, ValueError, KeyError, EOFError) as exc:
-            problems.append(f"{name} cannot be read: {exc}")
-            continue
-        missing = np.setdiff1d(store_ids, ids)
-        extra = np.setdiff1d(ids, store_ids)
-        if len(missing) or len(extra) or len(ids) != len(store_ids):
-            problems.append(f"{name} lacks {len(missing)} stored chunks and has {len(extra)} unknown ones"
-                            + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
+        return CheckReport(-1, 0, 0, [f"the store cannot be read ({exc}); it is the source of truth, so the "
+                                      "index must be rebuilt from the original files"])
+    if (n_docs, n_chunks) != (actual_docs, len(store_ids)):
+        problems.append(f"the store counts {n_docs} documents / {n_chunks} chunks but holds "
+                        f"{actual_docs} / {len(store_ids)}")
+    if lexical:
+        problems.append(lexical)
     if bad:
         problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
-    return CheckReport(manifest.generation, n_docs, len(store_ids), problems)
+    for saved_seq, path in saved_copies(root)[:1]:
+        try:
+            load_vector_index(settings.vector_index, path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            problems.append(f"the saved vectors {path.name} cannot be read ({exc})")
+        if saved_seq > seq:
+            problems.append(f"the saved vectors {path.name} are newer than the store's last write ({seq})")
+    live = LiveVectors(root, store, settings.vector_index, settings.dimension)
+    try:
+        live.refresh()
+        ids = live.ids()
+        missing, extra = np.setdiff1d(store_ids, ids), np.setdiff1d(ids, store_ids)
+        if len(missing) or len(extra) or len(ids) != len(store_ids):
+            problems.append(f"the vectors lack {len(missing)} stored chunks and have {len(extra)} unknown ones"
+                            + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
+    except (sqlite3.Error, OSError, RuntimeError, ValueError) as exc:
+        problems.append(f"the vectors cannot be rebuilt from the saved copy and the store: {exc}")
+    finally:
+        store.close()
+    return CheckReport(seq, n_docs, n_chunks, problems)

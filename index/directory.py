@@ -1,25 +1,24 @@
-"""The index directory: a manifest, and one complete generation of every store.
+"""The local index: one directory, written in proportion to the change.
 
 ::
 
     INDEX_DIR/
-      manifest.json        the commit point: settings, counts and the current generation
-      gen-000007/          one complete, immutable state
-        store.sqlite       documents, chunks, sentences and their vectors (the source of truth)
-        vectors.faiss      derived: dense search over chunks
-        bm25/              derived: lexical search
-      .lock                writers hold an exclusive flock on it
+      manifest.json              what the index is built with (model, dimension, chunking, …)
+      store.sqlite (-wal, -shm)  documents, chunks, sentences, vectors and the lexical index:
+                                 the source of truth, and a write's commit point (index.store)
+      vectors-<seq>.faiss        a saved copy of the chunk vectors as of write <seq> (index.live)
+      .lock                      writers hold an exclusive flock on it
 
-Sentence vectors live only in the store: retrieval scores the sentences of the chunks it has
-already pooled, so no search over all sentences is needed. Generations written before that may
-still hold ``sentences.faiss`` and ``sentence_chunks.npy``; they are ignored, and swept with
-their generation.
+A write is one SQLite transaction (WAL): a crash leaves the state before it or after it, never a
+mix, and readers (threads or other processes) keep answering from the last committed state while
+it runs. Every process keeps its FAISS vectors in memory and brings them up to date from the
+store's record of what changed, so a write costs what it changes, not what the index holds. Every
+so often (after changes worth a quarter of the index, at least 20,000 chunks) the writer saves a
+copy of the vectors so that opening does not replay a long history.
 
-A writer copies the current generation's store, applies its changes, writes the derived
-indexes into a new ``gen-N`` folder, fsyncs it all and only then replaces ``manifest.json``
-(write to a temporary file, fsync, rename). A crash at any point therefore leaves either the
-old generation or the new one in force, never a mix; leftovers are swept by the next writer.
-Readers keep the generation they opened until they ask for a newer one.
+An index written by the previous format (``gen-NNNNNN/`` folders, each a full copy) is migrated on
+first open: its current generation's store becomes ``store.sqlite`` with the lexical index built
+in, and the old folders go.
 """
 from __future__ import annotations
 
@@ -27,8 +26,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import shutil
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -37,13 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.check import CheckReport, check_generation
-from index.lexical import Bm25Index
-from index.manifest import (BM25_DIR, MANIFEST, SCHEMA_VERSION, STORE_FILE, VECTORS_FILE, IndexSettings, Manifest,
-                            fsync_dir, fsync_tree, gen_dir)
-from index.sentence_table import SentenceTable, SentenceVectors
+from index.check import CheckReport, check_index
+from index.live import LiveVectors, saved_copies
+from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, IndexSettings, Manifest, read_manifest, write_manifest
+from index.migrate import migrate_generations
+from index.sentence_table import SentenceVectors
 from index.store import Store, StoredChunk
-from index.vectors import VectorIndex, create_vector_index, load_vector_index
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from rag.types import Chunk, Document, DocumentInfo
 
@@ -51,64 +47,41 @@ __all__ = ["IndexDirectory", "Snapshot", "Writer", "CheckReport", "IndexSettings
 
 logger = logging.getLogger(__name__)
 
-
-
-def _read_manifest(root: Path) -> Manifest | None:
-    """The manifest of the index at ``root``, or None if there is none."""
-    path = root / MANIFEST
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    try:
-        manifest = Manifest.from_json(text)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise IndexCorruptError(f"{path} is not a valid manifest: {exc}") from exc
-    if manifest.schema_version != SCHEMA_VERSION:
-        raise IndexMismatchError(
-            f"{path} has schema version {manifest.schema_version}; this version reads {SCHEMA_VERSION}. Rebuild the index."
-        )
-    return manifest
+_SAVE_AFTER_CHANGES = 20_000  # chunks added or removed since the last saved copy of the vectors …
+_SAVE_AFTER_SHARE = 0.25  # … and at least this share of the index
 
 
 class Snapshot:
-    """One generation, opened read-only. Safe to share between threads."""
+    """Reads of the index as of its last committed write. Safe to share between threads.
 
-    def __init__(self, root: Path, manifest: Manifest) -> None:
-        self.manifest = manifest
-        self.generation = manifest.generation
-        self._sentences: SentenceTable | None = None  # loaded on first use
-        self._sentences_lock = threading.Lock()
-        folder = gen_dir(root, manifest.generation)
-        try:
-            self.store = Store(folder / STORE_FILE, readonly=True)
-            self.vectors: VectorIndex = load_vector_index(manifest.settings.vector_index, folder / VECTORS_FILE)
-            self.lexical = Bm25Index.load(folder / BM25_DIR)
-        except (OSError, RuntimeError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"cannot read generation {manifest.generation} of the index in {root}: {exc} "
-                                    "(`rag check --repair` rebuilds FAISS and BM25 from the store)") from exc
+    Lexical search and chunk reads see the store's latest commit; dense search sees the vectors
+    as of the last :meth:`IndexDirectory.snapshot` call. A chunk found by one and removed before
+    the other reads it is simply not returned.
+    """
 
-    def close(self) -> None:
-        self.store.close()
+    def __init__(self, settings: IndexSettings, store: Store, live: LiveVectors) -> None:
+        self.settings = settings
+        self.store = store
+        self._live = live
+
+    @property
+    def generation(self) -> int:
+        """The number of the last committed write these vectors reflect."""
+        return self._live.seq
+
+    def stats(self) -> dict[str, int]:
+        seq, documents, chunks = self.store.counts()
+        return {"documents": documents, "chunks": chunks, "generation": seq}
 
     def dense(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, ids = self.vectors.search(query_vector, k)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+        return self._live.search(query_vector, k)
 
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.lexical.search(query, k)
+        return self.store.lexical(query, k)
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
-        dimension = self.manifest.settings.dimension
-        if self.manifest.settings.vector_index != "flat":  # large collections: not all in memory
-            return self.store.sentences(chunk_ids, dimension)
-        if self._sentences is None:
-            with self._sentences_lock:
-                if self._sentences is None:
-                    self._sentences = SentenceTable.load(self.store, dimension)
-        return self._sentences.get(chunk_ids)
+        return self._live.sentences(chunk_ids)
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)
@@ -130,14 +103,14 @@ class IndexDirectory:
         self.root = root
         self.settings = settings
         self._write_lock = threading.Lock()
-        self._snapshot_lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
 
     # ---- opening ----
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], settings: IndexSettings, *, create: bool = True) -> IndexDirectory:
-        """Open the index at ``root``, creating an empty one if allowed.
+        """Open the index at ``root``, creating an empty one if allowed (and migrating an old one).
 
         Raises:
             IndexMismatchError: the index was built with other settings.
@@ -152,6 +125,9 @@ class IndexDirectory:
             directory._create()
         else:
             directory.settings = directory._check_settings(manifest.settings)
+            if manifest.schema_version < SCHEMA_VERSION:
+                with directory._locked():
+                    migrate_generations(root)
         return directory
 
     def _check_settings(self, stored: IndexSettings) -> IndexSettings:
@@ -177,51 +153,42 @@ class IndexDirectory:
     @staticmethod
     def stored_settings(root: str | os.PathLike[str]) -> IndexSettings | None:
         """What the index at ``root`` was built with, or None if there is no index there yet."""
-        manifest = _read_manifest(Path(root))
+        manifest = read_manifest(Path(root))
         return manifest.settings if manifest is not None else None
 
     def read_manifest(self) -> Manifest | None:
-        return _read_manifest(self.root)
+        return read_manifest(self.root)
 
     def _create(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._locked():
             if self.read_manifest() is not None:
                 return
-            folder = gen_dir(self.root, 0)
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            empty = create_vector_index(self.settings.vector_index, self.settings.dimension)
-            self._write_derived(folder, empty, Store(folder / STORE_FILE))
-            now = time.time()
-            self._publish(folder, Manifest(SCHEMA_VERSION, 0, self.settings, 0, 0, now, now))
+            Store(self.root / STORE_FILE).close()
+            write_manifest(self.root, Manifest(SCHEMA_VERSION, self.settings, time.time()))
 
     # ---- reading ----
 
     def snapshot(self) -> Snapshot:
-        """The newest committed generation (re-reading the manifest if another process wrote)."""
-        manifest = self.read_manifest()
-        if manifest is None:
-            raise IndexStoreError(f"the index at {self.root} has disappeared")
-        current = self._snapshot
-        if current is not None and current.generation == manifest.generation:
-            return current
-        with self._snapshot_lock:
-            current = self._snapshot
-            if current is not None and current.generation == manifest.generation:
-                return current
-            for attempt in range(5):
-                try:
-                    fresh = Snapshot(self.root, manifest)
-                    break
-                except (IndexCorruptError, sqlite3.OperationalError, OSError):
-                    # A writer may have swept that generation (its files) between our two reads: read again.
-                    newer = self.read_manifest()
-                    if attempt == 4 or newer is None or newer.generation == manifest.generation:
-                        raise
-                    manifest = newer
-            self._snapshot = fresh
-            return fresh
+        """The index as of its last committed write, by this process or any other."""
+        snapshot = self._opened()
+        snapshot._live.refresh()
+        return snapshot
+
+    def _opened(self) -> Snapshot:
+        """This process's reader of the index (its vectors are loaded on first refresh)."""
+        if self._snapshot is None:
+            with self._open_lock:
+                if self._snapshot is None:
+                    if not (self.root / MANIFEST).is_file():
+                        raise IndexStoreError(f"the index at {self.root} has disappeared")
+                    try:
+                        store = Store(self.root / STORE_FILE)
+                    except Exception as exc:  # noqa: BLE001 - sqlite3 and OS errors alike: the store is unreadable
+                        raise IndexCorruptError(f"cannot read the store of the index in {self.root}: {exc}") from exc
+                    live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension)
+                    self._snapshot = Snapshot(self.settings, store, live)
+        return self._snapshot
 
     # ---- writing ----
 
@@ -240,102 +207,63 @@ class IndexDirectory:
     def writer(self) -> Iterator[Writer]:
         """Exclusive write access; the changes become visible only when ``Writer.commit`` returns."""
         with self._locked():
-            base = self.snapshot()
-            self._sweep(keep=base.generation)
-            writer = Writer(self, base.manifest, vectors=base.vectors.copy(), base=base)
+            for leftover in self.root.glob(".vectors-*.tmp"):  # a save cut short by a crash
+                leftover.unlink(missing_ok=True)
+            writer = Writer(self)
             try:
                 yield writer
             finally:
                 writer._abort()
 
-    def _sweep(self, keep: int) -> None:
-        """Remove every generation but ``keep``: older ones and leftovers of crashed writers."""
-        for folder in self.root.glob("gen-*"):
-            if folder.name != gen_dir(self.root, keep).name:
-                shutil.rmtree(folder, ignore_errors=True)
-        for tmp in self.root.glob(f"{MANIFEST}.*.tmp"):
-            tmp.unlink(missing_ok=True)
-
-    def _write_derived(self, folder: Path, vectors: VectorIndex, store: Store) -> None:
-        vectors.save(folder / VECTORS_FILE)
-        lexical = Bm25Index(**self.settings.bm25)
-        ids, texts = [], []
-        for chunk_id, title, text in store.iter_titled_chunk_texts():
-            ids.append(chunk_id)
-            texts.append(f"{title}\n{text}")  # the title helps tell apart chunks of different documents
-        lexical.build(np.array(ids, dtype=np.int64), texts)
-        lexical.save(folder / BM25_DIR)
-        store.close()
-
-    def _publish(self, folder: Path, manifest: Manifest) -> None:
-        fsync_tree(folder)
-        fsync_dir(self.root)
-        tmp = self.root / f"{MANIFEST}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(manifest.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / MANIFEST)
-        fsync_dir(self.root)
+    def _after_commit(self) -> None:
+        """Save a copy of the vectors when enough has changed since the last one (write lock held)."""
+        copies = saved_copies(self.root)
+        reader = self._opened()
+        _, _, chunks = reader.store.counts()
+        changed = reader.store.count_changes_since(copies[0][0]) if copies else chunks
+        if changed >= max(_SAVE_AFTER_CHANGES, _SAVE_AFTER_SHARE * chunks):
+            reader.store.prune_deleted(through=reader._live.save())
 
     # ---- checking ----
 
     def check(self) -> CheckReport:
-        """Do the manifest, the store, FAISS and BM25 on disk agree on every chunk?
+        """Do the store's counts, its lexical index, the saved vectors and the chunks' text agree?
 
-        Each part is read afresh from disk (not from this process's cached snapshot), and a part
-        that cannot be read at all is reported as a problem rather than raised.
-
-        Raises:
-            IndexStoreError: there is no manifest, or it cannot be parsed.
+        Read afresh from disk (not from this process's vectors in memory); a part that cannot be
+        read at all is reported as a problem rather than raised.
         """
-        manifest = self.read_manifest()
-        if manifest is None:
+        if self.read_manifest() is None:
             raise IndexStoreError(f"no index at {self.root}")
-        return check_generation(gen_dir(self.root, manifest.generation), manifest)
+        return check_index(self.root, self.settings)
 
     def repair(self) -> CheckReport:
-        """Rebuild FAISS and BM25 (and the manifest's counts) from the store into a new generation.
-
-        Works even when the derived parts cannot be read at all: only the store is needed.
-        """
+        """Rebuild the lexical index, the counts and the saved vectors from the documents and chunks."""
         with self._locked():
-            manifest = self.read_manifest()
-            if manifest is None:
+            if self.read_manifest() is None:
                 raise IndexStoreError(f"no index at {self.root}")
-            self._sweep(keep=manifest.generation)
             try:
-                writer = Writer(self, manifest, vectors=None)
-            except (sqlite3.Error, OSError) as exc:
+                store = Store(self.root / STORE_FILE)
+                store.rebuild_derived_tables()
+            except Exception as exc:  # noqa: BLE001 - sqlite3 and OS errors alike
                 raise IndexCorruptError(f"cannot repair the index in {self.root}: its store, the source of truth, "
                                         f"cannot be read ({exc}); rebuild it from the original files") from exc
-            try:
-                writer.rebuild_derived()
-                writer.commit()
-            finally:
-                writer._abort()
+            for _, path in saved_copies(self.root):
+                path.unlink(missing_ok=True)
+            live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension)
+            store.prune_deleted(through=live.save())
+            store.close()
+            self._snapshot = None  # this process reads the repaired state afresh
         return self.check()
 
 
 class Writer:
-    """Changes to a copy of the current generation; nothing is visible before ``commit``."""
+    """One write: a SQLite transaction on the store; nothing is visible before ``commit``."""
 
-    def __init__(self, directory: IndexDirectory, manifest: Manifest, *, vectors: VectorIndex | None,
-                 base: Snapshot | None = None) -> None:
+    def __init__(self, directory: IndexDirectory) -> None:
         self._directory = directory
-        self._manifest = manifest
-        self._base = base
-        self.generation = manifest.generation + 1
-        self.folder = gen_dir(directory.root, self.generation)
         self._done = False
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir()
-        shutil.copyfile(gen_dir(directory.root, manifest.generation) / STORE_FILE, self.folder / STORE_FILE)
-        self.store = Store(self.folder / STORE_FILE)
+        self.store = Store(directory.root / STORE_FILE)
         self.store.begin()
-        # Without a readable base (repair), the vectors are rebuilt from the store before use.
-        self.vectors = (vectors if vectors is not None
-                        else create_vector_index(directory.settings.vector_index, directory.settings.dimension))
         self.changed = False
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
@@ -345,14 +273,12 @@ class Writer:
             sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:
         """Add a document (replacing any with its id) with its chunks, their sentences and all vectors.
 
-        ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs;
-        they go to the store only (retrieval reads them back per pooled chunk).
+        ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs.
         Returns the chunk ids the replaced version had.
         """
         removed = self.delete(doc.doc_id) or []
         self.store.put_document(doc, content_hash)
-        ids = self.store.put_chunks(chunks, vectors)
-        self.vectors.add(np.array(ids, dtype=np.int64), vectors)
+        ids = self.store.put_chunks(chunks, vectors, title=doc.title)
         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
             self.store.put_sentences(chunk_id, spans, span_vectors)
         self.changed = True
@@ -361,33 +287,17 @@ class Writer:
     def delete(self, doc_id: str) -> list[int] | None:
         """Remove a document; returns the chunk ids it had, or None if it was not there."""
         removed = self.store.delete_document(doc_id)
-        if removed is None:
-            return None
-        self.vectors.delete(np.array(removed, dtype=np.int64))
-        self.changed = True
+        if removed is not None:
+            self.changed = True
         return removed
 
-    def rebuild_derived(self) -> None:
-        settings = self._directory.settings
-        self.vectors = create_vector_index(settings.vector_index, settings.dimension)
-        self.vectors.add(*self.store.vectors(settings.dimension))
-        self.changed = True
-
-    def commit(self) -> Snapshot:
-        """Make the changes durable and visible; returns the new snapshot (the old one if nothing changed)."""
-        if not self.changed and self._base is not None:
-            self._abort()
-            return self._base
-        self.store.commit()
-        counts = (self.store.count_documents(), self.store.count_chunks())
-        self._directory._write_derived(self.folder, self.vectors, self.store)
-        manifest = Manifest(SCHEMA_VERSION, self.generation, self._directory.settings, counts[0], counts[1],
-                            self._manifest.created_at, time.time())
-        self._directory._publish(self.folder, manifest)
-        self._done = True
-        snapshot = self._directory.snapshot()
-        self._directory._sweep(keep=self.generation)
-        return snapshot
+    def commit(self) -> None:
+        """Make the changes durable and visible: one SQLite commit."""
+        if self.changed:
+            self.store.commit()
+        self._abort()
+        if self.changed:
+            self._directory._after_commit()
 
     def _abort(self) -> None:
         if self._done:
@@ -397,4 +307,3 @@ class Writer:
             self.store.rollback()
         with contextlib.suppress(Exception):
             self.store.close()
-        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,7 +1,8 @@
-"""The manifest (what an index was built with, its counts, its current generation) and the layout.
+"""The manifest (what an index is built with) and the directory's file names.
 
-``manifest.json`` is the index's commit point: a writer replaces it atomically (temporary file,
-fsync, rename) only after everything it names is on disk.
+The manifest is written once, when the index is created (or migrated), by writing a temporary
+file, fsyncing it and renaming it over the old one. Writes no longer go through it: the store's
+transactions are their commit point (:mod:`index.store`).
 """
 from __future__ import annotations
 
@@ -11,17 +12,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "MANIFEST", "STORE_FILE", "VECTORS_FILE", "BM25_DIR", "IndexSettings", "Manifest",
-           "fsync_dir", "fsync_tree", "gen_dir"]
+from rag.errors import IndexCorruptError, IndexMismatchError
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "MANIFEST", "STORE_FILE", "IndexSettings", "Manifest", "read_manifest",
+           "write_manifest", "fsync_dir"]
+
+# 1: a full copy of every store per write, in gen-NNNNNN/ folders (migrated on open); 2: one store.
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
-# The files of one generation folder.
-STORE_FILE, VECTORS_FILE, BM25_DIR = "store.sqlite", "vectors.faiss", "bm25"
-
-
-def gen_dir(root: Path, generation: int) -> Path:
-    return root / f"gen-{generation:06d}"
+STORE_FILE = "store.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,29 +35,52 @@ class IndexSettings:
     vector_index: str = "flat"
     # "separate": each sentence embedded on its own (exact); "late": pooled from its chunk's pass.
     sentence_vectors: str = "separate"
+    # BM25's parameters: SQLite FTS5 ranks with these (k1 = 1.2, b = 0.75), fixed.
     bm25: dict[str, float] = field(default_factory=lambda: {"k1": 1.2, "b": 0.75})
 
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
     schema_version: int
-    generation: int
     settings: IndexSettings
-    documents: int
-    chunks: int
     created_at: float
-    updated_at: float
+    generation: int | None = None  # schema 1 only: the generation folder in force
 
     def to_json(self) -> str:
-        body = asdict(self)
-        body["settings"] = asdict(self.settings)
+        body = {"schema_version": self.schema_version, "settings": asdict(self.settings), "created_at": self.created_at}
         return json.dumps(body, indent=2, sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
+
+def read_manifest(root: Path) -> Manifest | None:
+    """The manifest of the index at ``root`` (schema 1 or 2), or None if there is none."""
+    path = root / MANIFEST
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
         body = json.loads(text)
-        body["settings"] = IndexSettings(**body["settings"])
-        return cls(**body)
+        version = int(body["schema_version"])
+        settings = IndexSettings(**body["settings"])
+        generation = int(body["generation"]) if version == 1 else None
+        manifest = Manifest(version, settings, float(body["created_at"]), generation)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(f"{path} is not a valid manifest: {exc}") from exc
+    if version not in (1, SCHEMA_VERSION):
+        raise IndexMismatchError(
+            f"{path} has schema version {version}; this version reads 1 and {SCHEMA_VERSION}. Rebuild the index."
+        )
+    return manifest
+
+
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    tmp = root / f"{MANIFEST}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(manifest.to_json())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, root / MANIFEST)
+    fsync_dir(root)
 
 
 def fsync_dir(path: Path) -> None:
@@ -67,13 +89,3 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def fsync_tree(path: Path) -> None:
-    for item in sorted(path.rglob("*"), reverse=True):
-        if item.is_file():
-            with open(item, "rb") as f:
-                os.fsync(f.fileno())
-        else:
-            fsync_dir(item)
-    fsync_dir(path)

@@ -1,15 +1,26 @@
-"""The SQLite store: documents, chunks, sentences and their vectors — the source of truth of an index.
+"""The SQLite store: the source of truth of an index, and its commit point.
 
-FAISS and BM25 are derived from it and can always be rebuilt from it (``rag check --repair``).
+Documents, chunks (with their vectors), sentences (with theirs) and the lexical index (FTS5, BM25
+ranking, Porter stemming) live in one SQLite file in WAL mode. A write is one transaction: the
+lexical index changes with the chunks, so the two can never disagree, and a crash leaves the last
+committed write or the one before it. Readers in any process keep reading committed data while a
+write is in progress.
+
+Each committed write gets the next sequence number (``meta.seq``). Chunks carry the number of the
+write that added them and ``deleted_chunks`` remembers, by number, the chunks writes removed: a
+process holding vectors in memory (:mod:`index.live`) brings them up to date by reading only what
+changed since the number it holds.
 """
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +28,7 @@ import numpy as np
 
 from rag.types import Chunk, Document, DocumentInfo, Exclusion
 
-__all__ = ["Store", "StoredChunk"]
+__all__ = ["Store", "StoredChunk", "Changes", "STOPWORDS", "lexical_query"]
 
 _SQLITE_MAX = 2**63 - 1
 
@@ -41,7 +52,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     char_end   INTEGER NOT NULL,
     n_tokens   INTEGER NOT NULL,
     text       TEXT NOT NULL,
-    vector     BLOB NOT NULL
+    vector     BLOB NOT NULL,
+    seq        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
 CREATE TABLE IF NOT EXISTS sentences (
@@ -53,6 +65,32 @@ CREATE TABLE IF NOT EXISTS sentences (
 );
 CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, sentence_id);
 """
+# Added by schema 2 (and by the migration of a schema-1 store).
+_SCHEMA_2 = """
+CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks(seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), ('pruned_through', 0);
+CREATE TABLE IF NOT EXISTS deleted_chunks (chunk_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deleted_by_seq ON deleted_chunks(seq);
+CREATE VIEW IF NOT EXISTS chunk_bodies AS
+    SELECT c.chunk_id AS chunk_id, d.title || char(10) || c.text AS body
+    FROM chunks c JOIN documents d ON d.doc_id = c.doc_id;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    body, content='chunk_bodies', content_rowid='chunk_id', tokenize='porter unicode61 remove_diacritics 2');
+"""
+
+# English stop words (those of bm25s, which this index used before FTS5): left out of queries.
+STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
+there these they this to was will with""".split())
+_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_QUERY_TERMS = 32
+
+
+def lexical_query(question: str) -> str | None:
+    """An FTS5 query matching any of the question's words (stop words left out), or None if it has none."""
+    words = [w for w in _QUERY_WORD.findall(question.lower()) if w not in STOPWORDS]
+    terms = list(dict.fromkeys(words))[:_MAX_QUERY_TERMS]
+    return " OR ".join(f'"{w}"' for w in terms) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +113,17 @@ class StoredChunk:
         return sum(1 for start in self.page_starts if start <= offset) or 1
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What committed writes changed after a given sequence number, as of ``seq``."""
+
+    seq: int
+    added_ids: np.ndarray
+    added_vectors: np.ndarray
+    deleted_ids: np.ndarray
+    complete: bool  # False when tombstones older than the asked number have been pruned
+
+
 class Store:
     """One SQLite file. Reads may come from any thread; writes come from one writer at a time."""
 
@@ -84,17 +133,25 @@ class Store:
         uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}" + ("?mode=ro" if readonly else "")
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA foreign_keys = ON")
-        self._lock = threading.Lock()
+        self._db.execute("PRAGMA busy_timeout = 60000")
+        self._lock = threading.RLock()
+        self._seq = 0  # the number the write in progress will commit as
+        self._deltas = [0, 0]  # documents, chunks added minus removed by it
         if not readonly:
-            self._db.execute("PRAGMA journal_mode = DELETE")
-            self._db.executescript(_SCHEMA)
-            if not self._has_excluded_column():  # a store written before exclusions were recorded
-                self._db.execute("ALTER TABLE documents ADD COLUMN excluded TEXT")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")  # a returned commit survives a power cut
+            with self._lock:
+                self._db.executescript(_SCHEMA)
+                for table, column, declaration in (("documents", "excluded", "TEXT"),
+                                                   ("chunks", "seq", "INTEGER NOT NULL DEFAULT 0")):
+                    if column not in self._columns(table):  # a store from an older version
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                self._db.executescript(_SCHEMA_2)
         # Read as NULL (nothing recorded) from an older store opened read-only.
-        self._excluded_column = "excluded" if self._has_excluded_column() else "NULL"
+        self._excluded_column = "excluded" if "excluded" in self._columns("documents") else "NULL"
 
-    def _has_excluded_column(self) -> bool:
-        return any(row[1] == "excluded" for row in self._db.execute("PRAGMA table_info(documents)"))
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         self._db.close()
@@ -103,9 +160,16 @@ class Store:
 
     def begin(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
+        self._seq = self._meta("seq") + 1
+        self._deltas = [0, 0]
 
-    def commit(self) -> None:
+    def commit(self) -> int:
+        """Commit the write; returns its sequence number."""
+        self._db.executemany("UPDATE meta SET value = value + ? WHERE key = ?",
+                             [(self._deltas[0], "documents"), (self._deltas[1], "chunks")])
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (self._seq,))
         self._db.execute("COMMIT")
+        return self._seq
 
     def rollback(self) -> None:
         if self._db.in_transaction:
@@ -127,19 +191,24 @@ class Store:
                 json.dumps([[ex.start, ex.end, ex.reason] for ex in doc.excluded]) if doc.excluded else None,
             ),
         )
+        self._deltas[0] += 1
 
-    def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> list[int]:
-        """Insert chunks with their vectors; returns their new chunk ids in order."""
+    def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray, *, title: str) -> list[int]:
+        """Insert a document's chunks with their vectors (and into the lexical index, each with
+        ``title``); returns their new chunk ids in order."""
         ids = []
         vectors = np.asarray(vectors, dtype=np.float32)
         for chunk, vector in zip(chunks, vectors, strict=True):
             cursor = self._db.execute(
-                "INSERT INTO chunks (doc_id, ordinal, char_start, char_end, n_tokens, text, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (doc_id, ordinal, char_start, char_end, n_tokens, text, vector, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.doc_id, chunk.ordinal, chunk.char_start, chunk.char_end, chunk.n_tokens,
-                 chunk.text, vector.tobytes()),
+                 chunk.text, vector.tobytes(), self._seq),
             )
-            ids.append(int(cursor.lastrowid))
+            chunk_id = int(cursor.lastrowid)
+            self._db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, f"{title}\n{chunk.text}"))
+            ids.append(chunk_id)
+        self._deltas[1] += len(ids)
         return ids
 
     def put_sentences(self, chunk_id: int, spans: list[tuple[int, int]], vectors: np.ndarray) -> list[int]:
@@ -156,17 +225,101 @@ class Store:
     def delete_document(self, doc_id: str) -> list[int] | None:
         """Remove a document and its chunks; returns the removed chunk ids, or None if it was not there."""
         removed = [row[0] for row in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        # The lexical index forgets a row by being told its indexed text: before the rows go.
+        self._db.execute("INSERT INTO chunks_fts (chunks_fts, rowid, body) SELECT 'delete', b.chunk_id, b.body "
+                         "FROM chunk_bodies b JOIN chunks c ON c.chunk_id = b.chunk_id WHERE c.doc_id = ?", (doc_id,))
+        self._db.executemany("INSERT OR REPLACE INTO deleted_chunks (chunk_id, seq) VALUES (?, ?)",
+                             [(chunk_id, self._seq) for chunk_id in removed])
         self._db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)",
                          (doc_id,))
         self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         existed = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
-        return removed if existed else None
+        if not existed:
+            return None
+        self._deltas[0] -= 1
+        self._deltas[1] -= len(removed)
+        return removed
+
+    def prune_deleted(self, through: int) -> None:
+        """Forget the removals of writes up to number ``through`` (their vectors are in a saved copy)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM deleted_chunks WHERE seq <= ?", (through,))
+            self._db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'pruned_through'", (through,))
+            self._db.execute("COMMIT")
+
+    def rebuild_derived_tables(self) -> None:
+        """Rebuild the lexical index and the counts from the documents and chunks (repair, migration)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+            self._db.execute("UPDATE meta SET value = (SELECT count(*) FROM documents) WHERE key = 'documents'")
+            self._db.execute("UPDATE meta SET value = (SELECT count(*) FROM chunks) WHERE key = 'chunks'")
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
+            self._db.execute("COMMIT")
 
     # ---- reads ----
 
     def _query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One read transaction: every query in it sees the same committed state."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> int:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return int(rows[0][0]) if rows else 0
+
+    def seq(self) -> int:
+        """The number of the last committed write."""
+        return self._meta("seq")
+
+    def counts(self) -> tuple[int, int, int]:
+        """(write number, documents, chunks) as of the last committed write."""
+        rows = dict(self._query("SELECT key, value FROM meta WHERE key IN ('seq', 'documents', 'chunks')"))
+        return int(rows.get("seq", 0)), int(rows.get("documents", 0)), int(rows.get("chunks", 0))
+
+    def changes_since(self, seq: int, dimension: int) -> Changes:
+        """The chunks added (with vectors) and removed by the writes after number ``seq``."""
+        with self._reading():
+            now = self._meta("seq")
+            complete = self._meta("pruned_through") <= seq
+            added = self._query("SELECT chunk_id, vector FROM chunks WHERE seq > ? ORDER BY chunk_id", (seq,))
+            deleted = self._query("SELECT chunk_id FROM deleted_chunks WHERE seq > ?", (seq,))
+        ids, vectors = _unpack(added, dimension)
+        return Changes(now, ids, vectors, np.array([r[0] for r in deleted], dtype=np.int64), complete)
+
+    def count_changes_since(self, seq: int) -> int:
+        """Chunks added or removed by the writes after number ``seq`` (still recorded)."""
+        return self._query("SELECT (SELECT count(*) FROM chunks WHERE seq > ?) + "
+                           "(SELECT count(*) FROM deleted_chunks WHERE seq > ?)", (seq, seq))[0][0]
+
+    def lexical(self, question: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` (BM25 scores, chunk ids) for the question's words, best first."""
+        query = lexical_query(question)
+        if query is None or k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        rows = self._query("SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                           "ORDER BY bm25(chunks_fts) LIMIT ?", (query, min(k, _SQLITE_MAX)))
+        # FTS5's bm25() is negated so that ascending order ranks best first.
+        return (np.array([-r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64))
+
+    def lexical_problem(self) -> str | None:
+        """Why the lexical index disagrees with the chunks, or None if it agrees."""
+        try:
+            with self._lock:
+                self._db.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as exc:
+            return f"the lexical index disagrees with the stored chunks ({exc})"
+        return None
 
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         wanted = list(doc_ids)
@@ -240,11 +393,6 @@ class Store:
     def iter_chunk_texts(self) -> Iterator[tuple[int, str]]:
         """Every (chunk id, text), in chunk id order."""
         yield from self._query("SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
-
-    def iter_titled_chunk_texts(self) -> Iterator[tuple[int, str, str]]:
-        """Every (chunk id, document title, chunk text), in chunk id order."""
-        yield from self._query("SELECT c.chunk_id, d.title, c.text FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-                               "ORDER BY c.chunk_id")
 
     def vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """Every (chunk ids, vectors), in chunk id order."""

@@ -265,9 +265,8 @@ class Pipeline:
         return doc
 
     def stats(self) -> dict[str, object]:
-        manifest = self.directory.snapshot().manifest
-        return {"documents": manifest.documents, "chunks": manifest.chunks, "generation": manifest.generation,
-                "model": self.embedder.name, "dimension": self.embedder.dimension}
+        return {**self.directory.snapshot().stats(), "model": self.embedder.name,
+                "dimension": self.embedder.dimension}
 
     def check(self) -> CheckReport:
         return self.directory.check()

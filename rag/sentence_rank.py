@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import Stemmer
 
-from index.lexical import tokenize
+from index.store import STOPWORDS
 
 __all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 
@@ -38,6 +39,15 @@ FEATURES = (
     "fused_gap",  # its passage's fused retrieval score minus the top passage's
     "bias",
 )
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-worded, Snowball-stemmed word tokens: the words two texts share."""
+    return _stemmer.stemWords([w for w in _WORD.findall(text.lower()) if w not in STOPWORDS])
+
 
 _TYPE_PATTERNS = (
     ("number", r"\bhow (many|much|long|far|old|large|big|high|tall|often|fast|heavy)\b"

@@ -11,7 +11,7 @@ PUBLIC = {
     "rag": {"Pipeline", "ChunkingConfig", "Document", "Chunk", "Citation", "Passage", "Answer", "AskResult",
             "IngestReport", "DocumentInfo", "SkippedFile", "RagError", "DocumentError", "DocumentNotFoundError",
             "InvalidQuestionError", "IndexMismatchError", "ModelError"},
-    "index": {"Bm25Index", "CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
+    "index": {"CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
               "StoredChunk", "VectorIndex", "Writer", "create_vector_index"},
 }
 

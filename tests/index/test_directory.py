@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,8 +11,11 @@ import pytest
 from index import IndexDirectory, IndexSettings
 from index.directory import MANIFEST
 from rag.errors import IndexMismatchError, IndexStoreError
+from rag import Pipeline
+from rag.hash_embedder import HashEmbedder
 from rag.types import Chunk, Document
-from tests.index.old_format import write_old_sentence_index
+
+SCHEMA1 = Path(__file__).parent / "data" / "schema1"
 
 SETTINGS = IndexSettings(model_name="m", model_sha256="abc", dimension=4, tokenizer="tok",
                          chunking={"chunk_tokens": 10, "overlap_tokens": 0, "tokenizer": "tok"})
@@ -31,11 +37,12 @@ def add(directory: IndexDirectory, doc_id: str, text: str) -> None:
         writer.commit()
 
 
-def test_new_index_has_a_manifest_and_an_empty_generation(tmp_path):
+def test_new_index_has_a_manifest_and_an_empty_store(tmp_path):
     directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
-    assert manifest["generation"] == 0 and manifest["documents"] == 0
+    assert manifest["schema_version"] == 2
     assert manifest["settings"]["model_name"] == "m" and manifest["settings"]["dimension"] == 4
+    assert directory.snapshot().stats() == {"documents": 0, "chunks": 0, "generation": 0}
     assert directory.check().ok
 
 
@@ -49,55 +56,104 @@ def test_a_write_that_fails_midway_leaves_the_previous_state(tmp_path):
     reopened = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     snapshot = reopened.snapshot()
     assert [i.doc_id for i in snapshot.documents()] == ["a"]
+    assert snapshot.stats() == {"documents": 1, "chunks": 1, "generation": 1}
     assert reopened.check().ok
-    assert sorted(p.name for p in (tmp_path / "idx").glob("gen-*")) == ["gen-000001"]
 
 
-def test_leftovers_of_a_killed_writer_are_ignored_then_swept(tmp_path):
+def test_a_write_changes_only_what_it_touches(tmp_path):
     directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    add(directory, "a", "alpha text")
-    # What a writer killed before its manifest swap leaves behind: a half-written generation.
-    (tmp_path / "idx" / "gen-000002").mkdir()
-    (tmp_path / "idx" / "gen-000002" / "store.sqlite").write_bytes(b"partial")
-    (tmp_path / "idx" / f"{MANIFEST}.999.tmp").write_text("{half")
-    fresh = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    assert [i.doc_id for i in fresh.snapshot().documents()] == ["a"] and fresh.check().ok
-    add(fresh, "b", "beta text")
-    assert sorted(p.name for p in (tmp_path / "idx").glob("gen-*")) == ["gen-000002"]
-    assert not list((tmp_path / "idx").glob("*.tmp"))
-    assert {i.doc_id for i in fresh.snapshot().documents()} == {"a", "b"}
+    for name in ("a", "b", "c"):
+        add(directory, name, f"{name} text")
+    snapshot = directory.snapshot()
+    before = {int(i) for i in snapshot._live.ids()}
+    add(directory, "b", "b text, revised")  # replaces b's chunk
+    with directory.writer() as writer:
+        writer.delete("c")
+        writer.commit()
+    after = {int(i) for i in directory.snapshot()._live.ids()}
+    assert len(before - after) == 2 and len(after - before) == 1
+    assert {i.doc_id for i in directory.snapshot().documents()} == {"a", "b"}
+    assert directory.snapshot().stats() == {"documents": 2, "chunks": 2, "generation": 5}
+    # The store remembers what each write removed, for other processes to catch up with.
+    assert directory.snapshot().store.count_changes_since(3) == 3
+    assert directory.check().ok
 
 
-def test_readers_keep_their_generation_until_they_ask_again(tmp_path):
-    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    add(directory, "a", "alpha text")
-    before = directory.snapshot()
-    add(directory, "b", "beta text")
-    assert [i.doc_id for i in before.documents()] == ["a"]
-    assert len(directory.snapshot().documents()) == 2
-
-
-def test_another_process_sees_new_commits(tmp_path):
+def test_another_process_sees_new_commits_in_both_searches(tmp_path):
     writer_side = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     reader_side = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     assert reader_side.snapshot().documents() == []
     add(writer_side, "a", "alpha text")
-    assert [i.doc_id for i in reader_side.snapshot().documents()] == ["a"]
+    snapshot = reader_side.snapshot()
+    assert [i.doc_id for i in snapshot.documents()] == ["a"]
+    scores, ids = snapshot.dense(doc("a", "alpha text")[2], 1)
+    assert snapshot.chunks(list(ids))[int(ids[0])].doc_id == "a"
+    assert list(snapshot.lexical_search("alpha", 5)[1]) == list(ids)
+    with writer_side.writer() as writer:
+        writer.delete("a")
+        writer.commit()
+    snapshot = reader_side.snapshot()
+    assert len(snapshot.dense(doc("a", "alpha text")[2], 1)[1]) == 0 and len(snapshot.lexical_search("alpha", 5)[1]) == 0
+
+
+def test_saved_vectors_plus_the_changes_after_them_give_the_same_index(tmp_path, monkeypatch):
+    monkeypatch.setattr("index.directory._SAVE_AFTER_CHANGES", 3)
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    for name in "abcde":
+        add(directory, name, f"{name} text")
+    with directory.writer() as writer:
+        writer.delete("b")
+        writer.commit()
+    saved = sorted(p.name for p in (tmp_path / "idx").glob("vectors-*.faiss"))
+    assert len(saved) == 1  # older copies are deleted
+    fresh = IndexDirectory.open(tmp_path / "idx", SETTINGS).snapshot()
+    assert fresh.generation == 6
+    assert sorted(fresh._live.ids().tolist()) == sorted(directory.snapshot()._live.ids().tolist())
+    assert len(fresh.store.changes_since(0, 4).deleted_ids) == 0  # removals up to the copy are pruned
+
+
+def test_a_process_behind_a_pruning_starts_again_from_the_saved_copy(tmp_path, monkeypatch):
+    monkeypatch.setattr("index.directory._SAVE_AFTER_CHANGES", 4)
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    behind = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    assert len(behind.snapshot().documents()) == 1  # it holds write 1
+    for name in "bcd":
+        add(directory, name, f"{name} text")
+    with directory.writer() as writer:
+        writer.delete("a")
+        writer.commit()  # a copy is saved and the removal of "a" forgotten
+    assert not behind._opened().store.changes_since(1, 4).complete  # write 1 to 5 cannot be replayed
+    ids = behind.snapshot()._live.ids().tolist()
+    assert sorted(ids) == sorted(directory.snapshot()._live.ids().tolist()) and len(ids) == 3
 
 
 def test_check_finds_disagreement_and_repair_fixes_it(tmp_path):
     directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
     add(directory, "a", "alpha text")
     add(directory, "b", "beta text")
-    snapshot = directory.snapshot()
-    # Damage the derived FAISS index on disk: drop one chunk from it.
-    damaged = snapshot.vectors.copy()
-    damaged.delete(snapshot.vectors.ids()[:1])
-    damaged.save(tmp_path / "idx" / f"gen-{snapshot.generation:06d}" / "vectors.faiss")
-    damaged_view = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    report = damaged_view.check()
-    assert not report.ok and any("FAISS" in p for p in report.problems)
-    assert damaged_view.repair().ok
+    db = sqlite3.connect(tmp_path / "idx" / "store.sqlite")
+    db.execute("INSERT INTO chunks_fts (chunks_fts, rowid, body) SELECT 'delete', chunk_id, body FROM chunk_bodies "
+               "LIMIT 1")  # the lexical index forgets a chunk
+    db.execute("UPDATE meta SET value = 7 WHERE key = 'chunks'")
+    db.commit()
+    db.close()
+    report = IndexDirectory.open(tmp_path / "idx", SETTINGS).check()
+    assert not report.ok and len(report.problems) == 2, report.problems
+    assert IndexDirectory.open(tmp_path / "idx", SETTINGS).repair().ok
+
+
+def test_a_damaged_saved_copy_is_reported_and_the_vectors_come_from_the_store(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    directory.repair()  # saves a copy
+    [copy] = (tmp_path / "idx").glob("vectors-*.faiss")
+    copy.write_bytes(b"garbage")
+    fresh = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    assert len(fresh.snapshot()._live.ids()) == 1
+    report = fresh.check()
+    assert not report.ok and "cannot be read" in report.problems[0]
+    assert fresh.repair().ok
 
 
 def test_mismatched_model_or_schema_is_refused(tmp_path):
@@ -117,52 +173,34 @@ def test_opening_a_missing_index_without_create_is_an_error(tmp_path):
         IndexDirectory.open(tmp_path / "nothing", SETTINGS, create=False)
 
 
-def test_a_generation_holds_only_the_store_the_chunk_vectors_and_bm25(tmp_path):
-    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    add(directory, "a", "alpha text")
-    folder = tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}"
-    assert sorted(p.name for p in folder.iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]
-    # The sentence vectors are kept, in the store, for retrieval to score per chunk.
-    (chunk_id,) = directory.snapshot().vectors.ids()
-    spans, vectors = directory.snapshot().sentences([int(chunk_id)])[int(chunk_id)]
-    assert spans == [(0, len("alpha text"))] and vectors.shape == (1, 4)
+def test_an_index_of_the_previous_format_is_migrated_and_answers(tmp_path):
+    root = tmp_path / "old"
+    shutil.copytree(SCHEMA1, root)
+    pipeline = Pipeline.open(root, embedder=HashEmbedder())
+    assert not list(root.glob("gen-*"))
+    assert json.loads((root / MANIFEST).read_text())["schema_version"] == 2
+    assert pipeline.stats()["documents"] == 2 and pipeline.stats()["chunks"] == 2
+    assert pipeline.check().ok
+    assert {d.doc_id for d in pipeline.documents()} == {"nile", "everest"}
+    [best] = pipeline.retrieve("longest river in Africa", k=1, mode="bm25")
+    assert best.citation.doc_id == "nile"
+    [best] = pipeline.retrieve("highest mountain on Earth", k=1, mode="dense")
+    assert best.citation.doc_id == "everest"
+    pipeline.ingest_record({"id": "bread", "text": "Bread needs flour, water, salt and yeast."})
+    assert pipeline.stats()["documents"] == 3 and pipeline.check().ok
 
 
-def test_an_index_written_with_the_old_sentence_index_opens_checks_and_answers(tmp_path):
-    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    add(directory, "a", "alpha text")
-    add(directory, "b", "beta text")
-    old_folder = tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}"
-    write_old_sentence_index(old_folder)
-    assert {"sentences.faiss", "sentence_chunks.npy"} <= {p.name for p in old_folder.iterdir()}
+def test_a_migration_cut_short_is_done_again_from_the_untouched_generation(tmp_path, monkeypatch):
+    root = tmp_path / "old"
+    shutil.copytree(SCHEMA1, root)
 
-    reopened = IndexDirectory.open(tmp_path / "idx", SETTINGS)  # a fresh process's view
-    report = reopened.check()
-    assert report.ok, report.problems
-    assert (report.documents, report.chunks) == (2, 2)
-    snapshot = reopened.snapshot()
-    query = doc("b", "beta text")[2]
-    scores, ids = snapshot.dense(query, 1)
-    assert snapshot.chunks(list(ids))[int(ids[0])].doc_id == "b" and scores[0] == pytest.approx(1.0, abs=1e-5)
-    spans, vectors = snapshot.sentences([int(ids[0])])[int(ids[0])]
-    assert spans == [(0, len("beta text"))] and np.allclose(vectors, query)
-    _, lexical_ids = snapshot.lexical_search("alpha", 1)
-    assert snapshot.chunks(list(lexical_ids))[int(lexical_ids[0])].doc_id == "a"
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed before the manifest is rewritten")
 
-    # The next write starts a generation without the old files and sweeps the old one.
-    add(reopened, "c", "gamma text")
-    folders = list((tmp_path / "idx").glob("gen-*"))
-    assert len(folders) == 1 and folders[0] != old_folder
-    assert sorted(p.name for p in folders[0].iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]
-    assert reopened.check().ok
-    assert {i.doc_id for i in reopened.snapshot().documents()} == {"a", "b", "c"}
-
-
-def test_repair_of_an_old_format_index_drops_the_sentence_index(tmp_path):
-    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
-    add(directory, "a", "alpha text")
-    write_old_sentence_index(tmp_path / "idx" / f"gen-{directory.snapshot().generation:06d}")
-    report = IndexDirectory.open(tmp_path / "idx", SETTINGS).repair()
-    assert report.ok, report.problems
-    folder = tmp_path / "idx" / f"gen-{report.generation:06d}"
-    assert sorted(p.name for p in folder.iterdir()) == ["bm25", "store.sqlite", "vectors.faiss"]
+    monkeypatch.setattr("index.migrate.write_manifest", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline.open(root, embedder=HashEmbedder())
+    assert json.loads((root / MANIFEST).read_text())["schema_version"] == 1 and list(root.glob("gen-*"))
+    monkeypatch.undo()
+    pipeline = Pipeline.open(root, embedder=HashEmbedder())
+    assert pipeline.check().ok and pipeline.stats()["documents"] == 2

@@ -102,9 +102,11 @@ def test_delete_removes_a_document_from_all_three_stores(pipeline, corpus):
     pipeline.delete(doc_id)
     snapshot = pipeline.directory.snapshot()
     remaining = set(snapshot.store.chunk_ids().tolist())
-    assert set(snapshot.vectors.ids().tolist()) == remaining == set(snapshot.lexical.chunk_ids.tolist())
+    assert set(snapshot._live.ids().tolist()) == remaining
     assert len(remaining) < len(chunk_ids)
+    assert len(snapshot.lexical_search("bread flour yeast dough", 10)[1]) == 0
     assert all(not p.citation.doc_id == doc_id for p in pipeline.retrieve("bread flour yeast dough", k=10))
+    assert pipeline.check().ok
     with pytest.raises(DocumentNotFoundError):
         pipeline.document(doc_id)
     with pytest.raises(DocumentNotFoundError):

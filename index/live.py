@@ -1,0 +1,139 @@
+"""The vectors a process searches, kept up to date with the store by reading only what changed.
+
+FAISS lives in memory. It starts from the newest saved copy (``vectors-<seq>.faiss``, the index
+as of write number ``seq``), or from every vector in the store when there is none, and then
+applies the chunks added and removed by the writes after ``seq`` (:meth:`Store.changes_since`).
+A search first asks the store for its write number (one indexed read) and catches up if it moved,
+so every process sees every commit, whoever wrote it.
+
+Saved copies are only a shortcut for opening: the store stays the truth. A crash while one is
+written leaves the previous copy (files are written under a temporary name and renamed), and a
+crash between a store commit and anything here loses nothing, because nothing here is needed to
+rebuild it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.manifest import fsync_dir
+from index.sentence_table import SentenceTable, SentenceVectors
+from index.store import Store
+from index.vectors import VectorIndex, create_vector_index, load_vector_index
+
+__all__ = ["LiveVectors", "saved_copies"]
+
+logger = logging.getLogger(__name__)
+
+_SAVED = re.compile(r"^vectors-(\d{12})\.faiss$")
+
+
+def saved_copies(root: Path) -> list[tuple[int, Path]]:
+    """The saved vector files in ``root``, newest first, with the write number each reflects."""
+    found = [(int(m.group(1)), path) for path in root.iterdir() if (m := _SAVED.match(path.name))]
+    return sorted(found, reverse=True)
+
+
+class LiveVectors:
+    """Chunk vectors (FAISS) and, for ``flat`` indexes, sentence vectors, as of a write number."""
+
+    def __init__(self, root: Path, store: Store, kind: str, dimension: int) -> None:
+        self._root = root
+        self._store = store
+        self._kind = kind
+        self._dimension = dimension
+        self._lock = threading.Lock()
+        self.seq = -1  # nothing loaded yet
+        self._vectors: VectorIndex = create_vector_index(kind, dimension)
+        self._sentences: SentenceTable | None = None  # flat indexes: loaded on first use
+
+    # ---- keeping up ----
+
+    def refresh(self) -> None:
+        """Catch up with the store's last committed write, if it moved."""
+        if self.seq >= 0 and self._store.seq() == self.seq:
+            return
+        with self._lock:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        if self.seq < 0:
+            self._load()
+        changes = self._store.changes_since(self.seq, self._dimension)
+        if not changes.complete:  # we fell behind a pruning of removals: start again from a saved copy
+            self._load()
+            changes = self._store.changes_since(self.seq, self._dimension)
+        if changes.seq == self.seq:
+            return
+        gone = np.union1d(changes.deleted_ids, changes.added_ids)  # re-adding is idempotent
+        self._vectors.delete(gone)
+        self._vectors.add(changes.added_ids, changes.added_vectors)
+        if self._sentences is not None:
+            self._sentences.drop(gone)
+            added = self._store.sentences(changes.added_ids.tolist(), self._dimension)
+            self._sentences.add(added)
+        self.seq = changes.seq
+
+    def _load(self) -> None:
+        """Start from the newest readable saved copy, else from every vector in the store."""
+        self._sentences = None
+        for seq, path in saved_copies(self._root):
+            if seq > self._store.seq():
+                continue  # cannot happen with copies this code saves; never trust one from the future
+            try:
+                self._vectors = load_vector_index(self._kind, path)
+                self.seq = seq
+                return
+            except (OSError, RuntimeError, ValueError) as exc:
+                logger.warning("cannot read %s (%s); trying an older copy or the store", path, exc)
+        self._vectors = create_vector_index(self._kind, self._dimension)
+        self.seq = -1
+        changes = self._store.changes_since(-1, self._dimension)
+        self._vectors.add(changes.added_ids, changes.added_vectors)
+        self.seq = changes.seq
+
+    def save(self) -> int:
+        """Write a copy of the vectors as of now and delete older copies; returns its write number."""
+        with self._lock:
+            self._catch_up()
+            seq = self.seq
+            final = self._root / f"vectors-{seq:012d}.faiss"
+            tmp = self._root / f".{final.name}.{os.getpid()}.tmp"
+            self._vectors.save(tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            fsync_dir(self._root)
+        for older, path in saved_copies(self._root):
+            if older < seq:
+                path.unlink(missing_ok=True)
+        return seq
+
+    # ---- reading ----
+
+    def search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            scores, ids = self._vectors.search(query_vector, k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def ids(self) -> np.ndarray:
+        with self._lock:
+            return self._vectors.ids()
+
+    def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
+        """For each chunk id: its sentences' document offsets and their vectors."""
+        if self._kind != "flat":  # large collections: not all in memory
+            return self._store.sentences(chunk_ids, self._dimension)
+        with self._lock:
+            if self._sentences is None:
+                self._sentences = SentenceTable.load(self._store, self._dimension)
+            return self._sentences.get(chunk_ids)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
