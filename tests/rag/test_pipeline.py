@@ -203,7 +203,7 @@ def test_late_sentence_vectors_come_from_the_chunk_pass_and_stay_with_the_index(
     pipeline = Pipeline.open(tmp_path / "late", embedder=embedder, sentence_vectors="late")
     pipeline.ingest([corpus])
     snapshot = pipeline.directory.snapshot()
-    ids = sorted(int(i) for i in snapshot.vectors.ids())
+    ids = sorted(int(i) for i in snapshot.store.chunk_ids())
     chunks, sentences = snapshot.chunks(ids), snapshot.sentences(ids)
     # one pass over the chunks; no sentence embedded on its own
     assert embedder.separately == [] and sorted(embedder.with_spans) == sorted(c.text for c in chunks.values())
