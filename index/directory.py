@@ -190,6 +190,13 @@ class IndexDirectory:
                     self._snapshot = Snapshot(self.settings, store, live)
         return self._snapshot
 
+    def close(self) -> None:
+        """Close this process's reader of the index (the next ``snapshot()`` opens it again)."""
+        with self._open_lock:
+            if self._snapshot is not None:
+                self._snapshot.store.close()
+                self._snapshot = None
+
     # ---- writing ----
 
     @contextlib.contextmanager

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, get_args
 
+from tqdm import tqdm
+
 from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
 from index.sentence_table import SentenceVectors
 from index.vectors import VectorIndexKind
@@ -35,6 +37,9 @@ MAX_K = 50
 SentenceVectorMode = Literal["separate", "late"]
 SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
 # What a new index is built with when nothing else is said (README, "Speed": why these).
+# How many documents (or characters of text) `Pipeline.ingest` embeds and commits at a time.
+INGEST_BATCH_DOCUMENTS = 256
+INGEST_BATCH_CHARS = 8_000_000
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
 
@@ -126,23 +131,31 @@ class Pipeline:
                keep_boilerplate: bool = False) -> IngestReport:
         """Ingest files and directories. Bad files are skipped and listed in the report, never fatal.
 
-        Lines repeated across the files of one call are evidence of boilerplate (site menus, running
-        heads); ``keep_boilerplate`` indexes every line.
+        Files are committed in batches (:data:`INGEST_BATCH_DOCUMENTS` documents or
+        :data:`INGEST_BATCH_CHARS` characters), so a large folder is neither held in memory whole
+        nor committed file by file; a crash loses at most the batch in flight. Lines repeated
+        across the files of a batch are evidence of boilerplate (site menus, running heads);
+        ``keep_boilerplate`` indexes every line.
         """
         started = time.perf_counter()
-        docs: list[Document] = []
-        skipped: list[SkippedFile] = []
-        for path in iter_files(paths, include=include, exclude=exclude):
+        report = IngestReport()
+        batch: list[Document] = []
+        files = list(iter_files(paths, include=include, exclude=exclude))
+        for path in tqdm(files, desc="ingesting", unit="file", disable=not progress or len(files) < 2):
             try:
                 loaded, bad = load_file(path)
             except DocumentError as exc:
-                skipped.append(SkippedFile(str(path), str(exc)))
+                report.skipped.append(SkippedFile(str(path), str(exc)))
                 logger.info("skipped %s: %s", path, exc)
                 continue
-            docs.extend(loaded)
-            skipped.extend(bad)
-        report = self.ingest_documents(docs, progress=progress, keep_boilerplate=keep_boilerplate)
-        report.skipped[:0] = skipped
+            batch.extend(loaded)
+            report.skipped.extend(bad)
+            if len(batch) >= INGEST_BATCH_DOCUMENTS or sum(len(d.text) for d in batch) >= INGEST_BATCH_CHARS:
+                report.merge(self.ingest_documents(batch, keep_boilerplate=keep_boilerplate))
+                batch = []
+        if batch:  # one file alone shows the embedding's own progress
+            report.merge(self.ingest_documents(batch, progress=progress and len(files) == 1,
+                                               keep_boilerplate=keep_boilerplate))
         report.seconds = time.perf_counter() - started
         return report
 

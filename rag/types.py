@@ -196,6 +196,13 @@ class IngestReport:
     chunks_removed: int = 0
     seconds: float = 0.0
 
+    def merge(self, other: IngestReport) -> None:
+        """Add ``other``'s documents, skips, exclusions and chunk counts to this report."""
+        for name in ("added", "updated", "unchanged", "skipped", "excluded"):
+            getattr(self, name).extend(getattr(other, name))
+        self.chunks_added += other.chunks_added
+        self.chunks_removed += other.chunks_removed
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,

@@ -2,12 +2,14 @@
 
 A *worker* process applies a deterministic sequence of operations to an index (ingest a batch of
 documents and update one, or delete one; each is one atomic write) and prints a line as it enters
-and leaves each phase of a write: embedding, copying the store, SQLite inserts and commit, FAISS
-and BM25 writes, publishing the manifest, sweeping old generations. The *driver* starts a worker,
-waits for a chosen phase (or a random moment), sleeps a random fraction of that phase's usual
-length and sends SIGKILL. Then it opens the index in its own process and checks that it passes
-``check()``, answers, and holds exactly the state after the last completed operation or after the
-one in flight, never a mix; every document in it has all its chunks.
+and leaves each phase of a write: embedding, the SQLite inserts and commit (the commit point),
+bringing the vectors in memory up to date, saving a copy of them, pruning the removals the copy
+holds. The worker saves vector copies far more often than the product does (after 40 changed
+chunks instead of a quarter of the index) so that kills land in those phases too. The *driver*
+starts a worker, waits for a chosen phase (or a random moment), sleeps a random fraction of that
+phase's usual length and sends SIGKILL. Then it opens the index in its own process and checks
+that it passes ``check()``, answers, and holds exactly the state after the last completed
+operation or after the one in flight, never a mix; every document in it has all its chunks.
 
 Used by ``tests/reliability/test_crash.py`` (20 kills) and ``scripts/crash_test.py`` (longer runs).
 The worker is ``python -m tests.reliability.crash_harness INDEX START_OP``.
@@ -34,19 +36,17 @@ REPO = Path(__file__).resolve().parents[2]
 KILL_POINTS: tuple[tuple[str, str], ...] = (
     ("B embed", "embed"),
     ("B embed", "embed"),
-    ("B copy-store", "copy-store"),
     ("B store-write", "store-write"),
     ("B sqlite-commit", "sqlite-commit"),
-    ("E sqlite-commit", ""),          # between stores: SQLite written, FAISS not yet
-    ("B faiss-save", "faiss-save"),
-    ("E faiss-save", ""),             # FAISS written, BM25 not yet
-    ("B bm25-build", "bm25-build"),
-    ("B bm25-save", "bm25-save"),
-    ("B publish", "publish"),
-    ("E publish", ""),                # manifest replaced, old generation not yet swept
-    ("B sweep", "sweep"),
+    ("E sqlite-commit", ""),          # committed; the vectors in memory and on disk not yet touched
+    ("B catch-up", "catch-up"),
+    ("B save-vectors", "save-vectors"),
+    ("E save-vectors", ""),           # a new copy saved, the removals it holds not yet pruned
+    ("B prune", "prune"),
     ("random", ""),
 )
+# The worker saves a copy of the vectors after this many changed chunks (the product: 20,000 and a quarter).
+WORKER_SAVE_AFTER = 40
 _VOCABULARY = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ta", "vi", "zo")
                for b in ("ber", "dan", "fel", "gor", "hil", "jun", "kas", "lim", "mor", "nex",
                          "pol", "qui", "ras", "sol", "tur", "vel", "wix", "yar", "zen", "bo")]
@@ -122,10 +122,10 @@ def _instrument(owner: type, name: str, phase: str) -> None:
 
 def worker(index_dir: str, start: int, embed_delay: float) -> None:
     """Apply operations ``start, start+1, …`` to the index until killed."""
-    from index.directory import IndexDirectory, Writer
-    from index.lexical import Bm25Index
+    import index.directory
+    from index.directory import Writer
+    from index.live import LiveVectors
     from index.store import Store
-    from index.vectors import FaissIndex
     from rag import Pipeline
     from rag.hash_embedder import HashEmbedder
     from rag.loaders import record_to_document
@@ -141,10 +141,11 @@ def worker(index_dir: str, start: int, embed_delay: float) -> None:
             finally:
                 _emit("E", "embed")
 
-    for owner, name, phase in ((Writer, "__init__", "copy-store"), (Writer, "put", "store-write"),
-                               (Store, "commit", "sqlite-commit"), (FaissIndex, "save", "faiss-save"),
-                               (Bm25Index, "build", "bm25-build"), (Bm25Index, "save", "bm25-save"),
-                               (IndexDirectory, "_publish", "publish"), (IndexDirectory, "_sweep", "sweep")):
+    index.directory._SAVE_AFTER_CHANGES = WORKER_SAVE_AFTER
+    index.directory._SAVE_AFTER_SHARE = 0.0
+    for owner, name, phase in ((Writer, "put", "store-write"), (Store, "commit", "sqlite-commit"),
+                               (LiveVectors, "_catch_up", "catch-up"), (LiveVectors, "save", "save-vectors"),
+                               (Store, "prune_deleted", "prune")):
         _instrument(owner, name, phase)
 
     pipeline = Pipeline.open(index_dir, embedder=SlowEmbedder())
@@ -235,7 +236,7 @@ def verify_index(index_dir: Path, done: int) -> tuple[int, int, int, list[str]]:
             text = actual[answer.citation.doc_id]
             if text[answer.citation.char_start:answer.citation.char_end] != answer.text:
                 problems.append(f"answer {answer.text!r} does not match its citation's offsets")
-    pipeline.directory.snapshot().close()
+    pipeline.directory.close()
     return (held if held is not None else -1), len(actual), report.chunks, problems
 
 
@@ -298,10 +299,9 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
     if "ready" not in "".join(lines):
         landed = "startup"
     elif open_phases:
-        # The innermost open phase: Writer.__init__ (copy-store) wraps nothing, commit wraps the writes.
-        landed = max(open_phases, key=open_phases.get)
+        landed = max(open_phases, key=open_phases.get)  # the innermost open phase (save wraps catch-up)
     elif last_closed:
-        landed = f"after {last_closed}"  # between two phases of a write, e.g. SQLite done, FAISS not begun
+        landed = f"after {last_closed}"  # between two phases of a write, e.g. committed, vectors not saved
     else:
         landed = "between operations"
     return landed, delay * 1000, done
@@ -339,8 +339,9 @@ def run_crash_test(index_dir: Path, *, kills: int = 20, seed: int = 0, embed_del
         if proc.returncode != 0:
             raise RuntimeError(f"the final clean write failed: {proc.stderr[-2000:]}")
         final, _, _, problems = verify_index(index_dir, held + 1)
-        leftovers = sorted(p.name for p in index_dir.iterdir() if p.name not in {"manifest.json", ".lock"})
-        if final != held + 1 or len(leftovers) != 1:
+        expected = {"manifest.json", ".lock", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm"}
+        leftovers = sorted(p.name for p in index_dir.iterdir() if p.name not in expected)
+        if final != held + 1 or len(leftovers) > 1 or any(not n.startswith("vectors-") for n in leftovers):
             problems.append(f"after a clean write: index holds {final} ops, directory has {leftovers}")
         if problems:
             results.append(KillResult("clean write", "", 0, held + 1, final, 0, 0, problems))
@@ -353,6 +354,10 @@ def finish_one(index_dir: str, start: int) -> None:
     from rag.hash_embedder import HashEmbedder
     from rag.loaders import record_to_document
 
+    import index.directory
+
+    index.directory._SAVE_AFTER_CHANGES = WORKER_SAVE_AFTER  # so that it also saves a copy and sweeps
+    index.directory._SAVE_AFTER_SHARE = 0.0
     pipeline = Pipeline.open(index_dir, embedder=HashEmbedder())
     state = state_after(start)
     kind, arg = operation(start, state)

@@ -96,6 +96,6 @@ def test_cli_ingest_killed_then_rag_check_passes_and_a_rerun_completes(tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     final = subprocess.run([*rag, "check"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert final.returncode == 0 and "consistent" in final.stdout
-    assert len(list(index.glob("gen-*"))) == 1 and not list(index.glob("*.tmp"))  # leftovers swept
+    assert not list(index.glob("gen-*")) and not list(index.glob("*.tmp")) and not list(index.glob(".*.tmp"))
     assert len(json.loads(subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env,
                                          cwd=REPO, timeout=300).stdout)) == 2 * len(before)
