@@ -1,8 +1,7 @@
-"""``check`` finds every way the derived parts can disagree with the store; ``repair`` rebuilds them."""
+"""``check`` finds every way the parts of an index can disagree; ``repair`` rebuilds them from the documents and chunks."""
 from __future__ import annotations
 
-import json
-import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from index.directory import MANIFEST
 from rag import Pipeline
 from rag.errors import IndexCorruptError
 from rag.hash_embedder import HashEmbedder
-from tests.index.old_format import write_old_sentence_index
 
 TEXTS = {
     "harbour": "The harbour master logs every ship. Ferries leave at dawn for the northern islands.",
@@ -27,43 +25,47 @@ def _build(root: Path) -> Pipeline:
     return pipeline
 
 
-def _generation_dir(root: Path) -> Path:
-    generation = json.loads((root / MANIFEST).read_text())["generation"]
-    return root / f"gen-{generation:06d}"
+def _saved_copy(root: Path) -> Path:
+    Pipeline.open(root, embedder=HashEmbedder()).repair()  # writes a saved copy of the vectors
+    [path] = root.glob("vectors-*.faiss")
+    return path
 
 
-def _damage_faiss_missing(root: Path) -> None:
-    (_generation_dir(root) / "vectors.faiss").unlink()
-
-
-def _damage_faiss_truncated(root: Path) -> None:
-    path = _generation_dir(root) / "vectors.faiss"
+def _damage_saved_vectors_truncated(root: Path) -> None:
+    path = _saved_copy(root)
     path.write_bytes(path.read_bytes()[:40])
 
 
-def _damage_bm25_missing(root: Path) -> None:
-    shutil.rmtree(_generation_dir(root) / "bm25")
+def _damage_saved_vectors_missing_a_chunk(root: Path) -> None:
+    from index.vectors import FaissIndex
+
+    path = _saved_copy(root)
+    vectors = FaissIndex.load(path)
+    vectors.delete(vectors.ids()[:1])
+    vectors.save(path)
 
 
-def _damage_bm25_stale(root: Path) -> None:
-    import numpy as np
+def _sql(root: Path, *statements: str) -> None:
+    db = sqlite3.connect(root / "store.sqlite")
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
 
-    ids_file = _generation_dir(root) / "bm25" / "chunk_ids.npy"
-    np.save(ids_file, np.load(ids_file)[:-1])
+
+def _damage_lexical_row_lost(root: Path) -> None:
+    _sql(root, "INSERT INTO chunks_fts (chunks_fts, rowid, body) SELECT 'delete', chunk_id, body FROM chunk_bodies LIMIT 1")
 
 
-def _damage_manifest_counts(root: Path) -> None:
-    manifest = json.loads((root / MANIFEST).read_text())
-    manifest["documents"] += 2
-    (root / MANIFEST).write_text(json.dumps(manifest))
+def _damage_counts(root: Path) -> None:
+    _sql(root, "UPDATE meta SET value = value + 2 WHERE key = 'documents'")
 
 
 @pytest.mark.parametrize(("damage", "expected"), [
-    (_damage_faiss_missing, "FAISS cannot be read"),
-    (_damage_faiss_truncated, "FAISS cannot be read"),
-    (_damage_bm25_missing, "BM25 cannot be read"),
-    (_damage_bm25_stale, "BM25 lacks 1 stored chunks"),
-    (_damage_manifest_counts, "manifest counts 5 documents"),
+    (_damage_saved_vectors_truncated, "cannot be read"),
+    (_damage_saved_vectors_missing_a_chunk, "the vectors lack 1 stored chunks"),
+    (_damage_lexical_row_lost, "lexical index disagrees"),
+    (_damage_counts, "the store counts 5 documents"),
 ])
 def test_check_reports_damage_and_repair_rebuilds_from_the_store(tmp_path, damage, expected):
     root = tmp_path / "index"
@@ -81,21 +83,23 @@ def test_check_reports_damage_and_repair_rebuilds_from_the_store(tmp_path, damag
     assert sorted(d.doc_id for d in reopened.documents()) == sorted(TEXTS)
     result = reopened.ask("When do ferries leave for the islands?")
     assert result.passages and result.passages[0].citation.doc_id == "harbour"
-    assert [p.name for p in root.glob("gen-*")] == [f"gen-{repaired.generation:06d}"]
+    assert len(list(root.glob("vectors-*.faiss"))) == 1
 
 
 def test_check_sees_damage_on_disk_even_when_a_snapshot_is_cached(tmp_path):
     root = tmp_path / "index"
     pipeline = _build(root)
     assert pipeline.check().ok
-    _damage_faiss_missing(root)
+    _damage_lexical_row_lost(root)
     assert not pipeline.check().ok
 
 
 def test_an_unreadable_store_is_reported_and_repair_refuses_with_the_reason(tmp_path):
     root = tmp_path / "index"
     _build(root)
-    (_generation_dir(root) / "store.sqlite").write_bytes(b"not a database at all" * 100)
+    for leftover in root.glob("store.sqlite-*"):
+        leftover.unlink()
+    (root / "store.sqlite").write_bytes(b"not a database at all" * 100)
     pipeline = Pipeline.open(root, embedder=HashEmbedder())
     report = pipeline.check()
     assert not report.ok and "store" in report.problems[0] and "source of truth" in report.problems[0]
@@ -112,14 +116,3 @@ def test_index_paths_with_uri_characters_work(tmp_path, name):
     assert (tmp_path / name / MANIFEST).is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert len(Pipeline.open(tmp_path / name, embedder=HashEmbedder()).documents()) == 3
-
-
-def test_an_index_with_the_old_sentence_faiss_files_still_opens_checks_and_answers(tmp_path):
-    # Versions that searched a FAISS index over all sentences wrote two more files per generation.
-    root = tmp_path / "index"
-    _build(root)
-    write_old_sentence_index(_generation_dir(root))
-    reopened = Pipeline.open(root, embedder=HashEmbedder())
-    assert reopened.check().ok
-    result = reopened.ask("When do ferries leave for the islands?")
-    assert result.passages and result.passages[0].citation.doc_id == "harbour"
