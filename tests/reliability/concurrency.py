@@ -212,6 +212,6 @@ def index_contents(index_dir: Path, embedder) -> dict[str, Any]:
     chunk_ids = [int(i) for i in snapshot.store.chunk_ids()]
     chunks = {i: (c.doc_id, c.ordinal, c.char_start, c.char_end, c.text) for i, c in snapshot.chunks(chunk_ids).items()}
     store: Store = snapshot.store
-    vector_ids, vectors = store.vectors(snapshot.manifest.settings.dimension)
-    return {"documents": docs, "chunks": chunks, "faiss_ids": sorted(int(i) for i in snapshot.vectors.ids()),
+    vector_ids, vectors = store.vectors(snapshot.settings.dimension)
+    return {"documents": docs, "chunks": chunks, "faiss_ids": sorted(int(i) for i in snapshot._live.ids()),
             "vector_ids": vector_ids.tolist(), "vectors": np.asarray(vectors), "check": pipeline.check().problems}
