@@ -17,7 +17,7 @@ __all__ = ["add_arguments", "run_benchmark", "main"]
 
 logger = logging.getLogger(__name__)
 
-SECTIONS = ("ingest", "answer", "http", "scale")
+SECTIONS = ("ingest", "answer", "http", "writes", "scale")
 _SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where bench.json, the profile, the server log and the work indexes go (default bench-out)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="the JSON results (default DIR/bench.json)")
     parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
-                        help=f"run only these sections ({', '.join(SECTIONS)}; repeatable). http needs ingest")
+                        help=f"run only these sections ({', '.join(SECTIONS)}; repeatable). http needs ingest; "
+                             "writes uses the hash embedder")
     parser.add_argument("--chunks", type=int, metavar="N", help="size of the generated corpus (default 10000)")
     parser.add_argument("--vectors", type=int, metavar="N", help="vectors in the scale section (default 1000000)")
     parser.add_argument("--questions", type=int, metavar="N", help="questions per latency run (default 300)")
@@ -193,6 +194,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                          for label, (name, sentence_vectors) in configurations.items()}
         _checkpoint(results, out)
 
+    if "writes" in sections:
+        logger.info("writes at two index sizes")
+        from bench import writes
+
+        results["writes"] = writes.writes_run(work / "writes", sizes=(500, 5_000) if smoke else (2_500, 250_000),
+                                              repeats=3 if smoke else 10)
+        shutil.rmtree(work / "writes", ignore_errors=True)
+        _checkpoint(results, out)
     if "scale" in sections:
         logger.info("vector search at scale")
         n = args.vectors or (20_000 if smoke else 1_000_000)
@@ -258,6 +267,16 @@ def targets(results: dict[str, Any]) -> list[dict]:
     start = results.get("footprint", {}).get("start_to_ready_s")
     if start is not None and not results.get("smoke"):
         rows.append(_target("process start to /readyz", start, 5, higher=False, unit=" s"))
+    sizes = results.get("writes", {}).get("sizes", [])
+    if sizes:
+        small, large = sizes[0], sizes[-1]
+        for row in (small, large):
+            rows.append(_target(f"add one document at {row['chunks']:,} chunks (median)",
+                                1000 * row["add_one_s"]["median"], 200, higher=False, unit=" ms"))
+        rows.append(_target("add one document: large vs small index", results["writes"]["add_ratio_large_vs_small"],
+                            2, higher=False, unit="×"))
+        rows.append(_target(f"delete one document at {large['chunks']:,} chunks (median)",
+                            1000 * large["delete_one_s"]["median"], 200, higher=False, unit=" ms"))
     scale_rows = [r for r in results.get("scale", {}).get("rows", []) if r.get("default")]
     if scale_rows:
         row = scale_rows[0]

@@ -98,6 +98,24 @@ def _scale(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _writes(results: dict[str, Any]) -> list[str]:
+    w = results.get("writes")
+    if not w:
+        return []
+    lines = ["### Writes (hash embedder, 384-d: the index's own work)", ""]
+    lines += _table(["chunks", "index MiB", "add one: median ms", "max ms", "next question catches up: ms",
+                     "delete one: median ms", "max ms", "lexical search ms", "extra disk during an add MiB",
+                     "new process's first question s"],
+                    [[r["chunks"], r["index_mb"], 1000 * r["add_one_s"]["median"], 1000 * r["add_one_s"]["max"],
+                      1000 * r["next_question_catch_up_s"]["median"], 1000 * r["delete_one_s"]["median"],
+                      1000 * r["delete_one_s"]["max"], 1000 * r["lexical_search_s"]["median"],
+                      r["disk_extra_mb_during_add"]["max"], _f(r["first_question_open_s"], 2)] for r in w["sizes"]])
+    lines += _table(["bulk ingest", "seconds", "chunks/s"],
+                    [[f"{b['from_chunks']:,} → {b['to_chunks']:,} chunks", b["seconds"], b["chunks_per_s"]]
+                     for b in w["bulk"]])
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [f"## rag bench{' --smoke' if results.get('smoke') else ''}", "",
@@ -110,5 +128,5 @@ def render(results: dict[str, Any]) -> str:
     if results.get("model_load_s"):
         lines.append("Model load (s): " + ", ".join(f"{k} {v:.1f}" for k, v in results["model_load_s"].items()))
         lines.append("")
-    lines += _ingest(results) + _answer(results) + _scale(results)
+    lines += _ingest(results) + _answer(results) + _writes(results) + _scale(results)
     return "\n".join(lines) + "\n"

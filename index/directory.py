@@ -270,8 +270,13 @@ class Writer:
         self._directory = directory
         self._done = False
         self.store = Store(directory.root / STORE_FILE)
-        self.store.begin()
+        self._begun = False  # the SQLite write lock is taken at the first change, not while embedding
         self.changed = False
+
+    def _begin(self) -> None:
+        if not self._begun:
+            self.store.begin()
+            self._begun = True
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.store.content_hashes(doc_ids)
@@ -283,6 +288,7 @@ class Writer:
         ``sentences[i]`` are the document offsets of chunk ``i``'s sentences, ``sentence_vectors[i]`` theirs.
         Returns the chunk ids the replaced version had.
         """
+        self._begin()
         removed = self.delete(doc.doc_id) or []
         self.store.put_document(doc, content_hash)
         ids = self.store.put_chunks(chunks, vectors, title=doc.title)
@@ -293,6 +299,7 @@ class Writer:
 
     def delete(self, doc_id: str) -> list[int] | None:
         """Remove a document; returns the chunk ids it had, or None if it was not there."""
+        self._begin()
         removed = self.store.delete_document(doc_id)
         if removed is not None:
             self.changed = True

@@ -65,7 +65,7 @@ class LiveVectors:
         if self.seq < 0:
             self._load()
         changes = self._store.changes_since(self.seq, self._dimension)
-        if not changes.complete:  # we fell behind a pruning of removals: start again from a saved copy
+        while not changes.complete:  # we fell behind a pruning of removals: start again from a saved copy
             self._load()
             changes = self._store.changes_since(self.seq, self._dimension)
         if changes.seq == self.seq:

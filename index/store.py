@@ -138,17 +138,23 @@ class Store:
         self._seq = 0  # the number the write in progress will commit as
         self._deltas = [0, 0]  # documents, chunks added minus removed by it
         if not readonly:
-            self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")  # a returned commit survives a power cut
-            with self._lock:
-                self._db.executescript(_SCHEMA)
-                for table, column, declaration in (("documents", "excluded", "TEXT"),
-                                                   ("chunks", "seq", "INTEGER NOT NULL DEFAULT 0")):
-                    if column not in self._columns(table):  # a store from an older version
-                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-                self._db.executescript(_SCHEMA_2)
+            # Only a new or older store is written to here: opening a current one takes no write lock,
+            # which a long write in another process would hold.
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchall():
+                self._create_schema()
         # Read as NULL (nothing recorded) from an older store opened read-only.
         self._excluded_column = "excluded" if "excluded" in self._columns("documents") else "NULL"
+
+    def _create_schema(self) -> None:
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(_SCHEMA)
+            for table, column, declaration in (("documents", "excluded", "TEXT"),
+                                               ("chunks", "seq", "INTEGER NOT NULL DEFAULT 0")):
+                if column not in self._columns(table):  # a store from an older version
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            self._db.executescript(_SCHEMA_2)
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}

@@ -24,7 +24,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_writes_machine_details_and_every_section(smoke):
     assert smoke["smoke"] is True
     assert smoke["machine"]["cores"] and smoke["machine"]["cpu"]
-    assert {"ingest", "answer", "http", "scale", "footprint", "targets"} <= set(smoke)
+    assert {"ingest", "answer", "http", "writes", "scale", "footprint", "targets"} <= set(smoke)
 
 
 def test_ingest_counts_chunks_and_reingest_embeds_nothing(smoke):
@@ -52,3 +52,13 @@ def test_scale_compares_flat_with_ivf_against_exact(smoke):
 def test_targets_name_goal_and_measurement(smoke):
     for target in smoke["targets"]:
         assert target["goal"] and target["value"] is not None and target["met"] in (True, False)
+
+
+def test_writes_are_timed_at_two_sizes_after_a_bulk_ingest(smoke):
+    writes = smoke["writes"]
+    assert [row["chunks"] for row in writes["sizes"]] == [500, 5_000]
+    assert [(b["from_chunks"], b["to_chunks"]) for b in writes["bulk"]] == [(0, 500), (500, 5_000)]
+    for row in writes["sizes"]:
+        assert 0 < row["add_one_s"]["median"] <= row["add_one_s"]["max"]
+        assert 0 < row["delete_one_s"]["median"] <= row["delete_one_s"]["max"]
+    assert writes["add_ratio_large_vs_small"] > 0
