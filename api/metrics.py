@@ -32,7 +32,7 @@ class _IndexCollector(Collector):
             return
         yield GaugeMetricFamily("rag_index_documents", "Documents in the index.", value=float(stats["documents"]))
         yield GaugeMetricFamily("rag_index_chunks", "Chunks in the index.", value=float(stats["chunks"]))
-        yield GaugeMetricFamily("rag_index_generation", "Generation number of the index.",
+        yield GaugeMetricFamily("rag_index_generation", "Number of the index's last committed write.",
                                 value=float(stats["generation"]))
 
 

@@ -126,12 +126,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         state = "consistent" if report.ok else "INCONSISTENT"
-        print(f"{args.index}: {state} (generation {report.generation}, {report.documents} documents, "
+        print(f"{args.index}: {state} (write {report.generation}, {report.documents} documents, "
               f"{report.chunks} chunks)")
         for problem in report.problems:
             print(f"  - {problem}")
         if not report.ok and not args.repair:
-            print("run `rag check --repair` to rebuild FAISS and BM25 from the store")
+            print("run `rag check --repair` to rebuild the lexical index, the counts and the vectors from the "
+                  "stored documents and chunks")
     return 0 if report.ok else 1
 
 
@@ -169,6 +170,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_delete)
 
     p = commands.add_parser("check", help="verify that the manifest, store, FAISS and BM25 agree")
-    p.add_argument("--repair", action="store_true", help="rebuild FAISS and BM25 from the store")
+    p.add_argument("--repair", action="store_true",
+                   help="rebuild the lexical index, the counts and the saved vectors from the stored chunks")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_check)

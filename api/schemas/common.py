@@ -1,7 +1,7 @@
 """The error envelope and the health probes."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["ErrorDetail", "ErrorPublic", "HealthPublic", "ReadyPublic"]
 
@@ -25,6 +25,6 @@ class ReadyPublic(BaseModel):
     status: str = "ready"
     documents: int
     chunks: int
-    generation: int
+    generation: int = Field(description="The number of the index's last committed write.")
     model: str
     dimension: int
