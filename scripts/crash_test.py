@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/crash_test.py --kills 200 [--seed 1] [--index /tmp/crash-index]
 
-Each kill is aimed at a phase of a write (embedding, copying the store, SQLite inserts and commit,
-FAISS and BM25 writes, the manifest swap, the sweep of old generations) or at a random moment;
+Each kill is aimed at a phase of a write (embedding, SQLite inserts, the SQLite commit, just after
+it, bringing the vectors in memory up to date, saving a copy of them, pruning the removals the copy
+holds) or at a random moment;
 after it, the index must pass ``check()``, answer, and hold exactly the state after the last
 completed operation or the one in flight. Exits 1 on the first failure. The CI version is
 ``tests/reliability/test_crash.py`` (20 kills).
