@@ -276,3 +276,33 @@ def test_cli_ingest_prints_what_it_excluded_and_show_lists_it(pipeline, tmp_path
     [ex] = shown["excluded"]
     assert ex["reason"] == "footer" and "ICP备" in shown["text"][ex["start"]:ex["end"]]
     assert shown["title"] == "Over 500 Global Exhibitors Bolstering Chongqing's Vision as an International Consumption Hub"
+
+
+def test_a_folder_is_committed_in_batches_and_a_failure_keeps_the_batches_before_it(pipeline, tmp_path, monkeypatch):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(5):
+        (folder / f"note{n}.txt").write_text(f"Note number {n} says the ferry leaves at {n} o'clock.", encoding="utf-8")
+    monkeypatch.setattr("rag.pipeline.INGEST_BATCH_DOCUMENTS", 2)
+    before = pipeline.stats()["generation"]
+    report = pipeline.ingest([folder])
+    assert len(report.added) == 5 and pipeline.stats()["generation"] == before + 3  # 2 + 2 + 1 files
+
+    for n in range(5):
+        (folder / f"note{n}.txt").write_text(f"Note {n}, revised: the ferry leaves at noon.", encoding="utf-8")
+    calls = 0
+    original = pipeline.ingest_documents
+
+    def fail_on_the_second_batch(docs, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("crash in the second batch")
+        return original(docs, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest_documents", fail_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        pipeline.ingest([folder])
+    texts = sorted(pipeline.document(d.doc_id).text for d in pipeline.documents())
+    assert sum("revised" in t for t in texts) == 2 and len(texts) == 5  # the first batch stayed committed
+    assert pipeline.check().ok
