@@ -227,7 +227,7 @@ class IndexDirectory:
         copies = saved_copies(self.root)
         reader = self._opened()
         _, _, chunks = reader.store.counts()
-        changed = reader.store.count_changes_since(copies[0][0]) if copies else chunks
+        changed = reader.store.changed_since_save() if copies else chunks
         if changed >= max(_SAVE_AFTER_CHANGES, _SAVE_AFTER_SHARE * chunks):
             reader.store.prune_deleted(through=reader._live.save())
 

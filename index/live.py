@@ -31,6 +31,8 @@ __all__ = ["LiveVectors", "saved_copies"]
 logger = logging.getLogger(__name__)
 
 _SAVED = re.compile(r"^vectors-(\d{12})\.faiss$")
+_MIN_DEAD = 1_000
+_DEAD_SHARE = 0.01
 
 
 def saved_copies(root: Path) -> list[tuple[int, Path]]:
@@ -40,7 +42,12 @@ def saved_copies(root: Path) -> list[tuple[int, Path]]:
 
 
 class LiveVectors:
-    """Chunk vectors (FAISS) and, for ``flat`` indexes, sentence vectors, as of a write number."""
+    """Chunk vectors (FAISS) and, for ``flat`` indexes, sentence vectors, as of a write number.
+
+    Removing vectors from a flat FAISS index moves every vector after them (O(index)), so removed
+    chunks are first only marked dead and left out of results; they are taken out for real once
+    they are 1% of the index (at least 1,000), and before a copy is saved.
+    """
 
     def __init__(self, root: Path, store: Store, kind: str, dimension: int) -> None:
         self._root = root
@@ -50,6 +57,7 @@ class LiveVectors:
         self._lock = threading.Lock()
         self.seq = -1  # nothing loaded yet
         self._vectors: VectorIndex = create_vector_index(kind, dimension)
+        self._dead: set[int] = set()  # removed chunks still in _vectors
         self._sentences: SentenceTable | None = None  # flat indexes: loaded on first use
 
     # ---- keeping up ----
@@ -70,18 +78,26 @@ class LiveVectors:
             changes = self._store.changes_since(self.seq, self._dimension)
         if changes.seq == self.seq:
             return
-        gone = np.union1d(changes.deleted_ids, changes.added_ids)  # re-adding is idempotent
-        self._vectors.delete(gone)
+        # Chunk ids are never reused, and a copy holds exactly the writes up to its number: what
+        # is added here is not in the index yet.
+        self._dead.update(changes.deleted_ids.tolist())
         self._vectors.add(changes.added_ids, changes.added_vectors)
+        if len(self._dead) > max(_MIN_DEAD, _DEAD_SHARE * len(self._vectors)):
+            self._compact()
         if self._sentences is not None:
-            self._sentences.drop(gone)
-            added = self._store.sentences(changes.added_ids.tolist(), self._dimension)
-            self._sentences.add(added)
+            self._sentences.drop(changes.deleted_ids)
+            self._sentences.add(self._store.sentences(changes.added_ids.tolist(), self._dimension))
         self.seq = changes.seq
+
+    def _compact(self) -> None:
+        if self._dead:
+            self._vectors.delete(np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))
+            self._dead.clear()
 
     def _load(self) -> None:
         """Start from the newest readable saved copy, else from every vector in the store."""
         self._sentences = None
+        self._dead = set()
         for seq, path in saved_copies(self._root):
             if seq > self._store.seq():
                 continue  # cannot happen with copies this code saves; never trust one from the future
@@ -101,6 +117,7 @@ class LiveVectors:
         """Write a copy of the vectors as of now and delete older copies; returns its write number."""
         with self._lock:
             self._catch_up()
+            self._compact()
             seq = self.seq
             final = self._root / f"vectors-{seq:012d}.faiss"
             tmp = self._root / f".{final.name}.{os.getpid()}.tmp"
@@ -118,13 +135,16 @@ class LiveVectors:
 
     def search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            scores, ids = self._vectors.search(query_vector, k)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+            scores, ids = self._vectors.search(query_vector, k + len(self._dead))
+            keep = ids[0] >= 0
+            if self._dead:
+                keep &= ~np.isin(ids[0], np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))
+        return scores[0][keep][:k], ids[0][keep][:k]
 
     def ids(self) -> np.ndarray:
         with self._lock:
-            return self._vectors.ids()
+            ids = self._vectors.ids()
+            return ids[~np.isin(ids, np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))]
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
@@ -135,5 +155,3 @@ class LiveVectors:
                 self._sentences = SentenceTable.load(self._store, self._dimension)
             return self._sentences.get(chunk_ids)
 
-    def __len__(self) -> int:
-        return len(self._vectors)

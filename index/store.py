@@ -69,7 +69,8 @@ CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, sentence_id
 _SCHEMA_2 = """
 CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks(seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), ('pruned_through', 0);
+INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), ('pruned_through', 0),
+    ('changed_since_save', 0);
 CREATE TABLE IF NOT EXISTS deleted_chunks (chunk_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS deleted_by_seq ON deleted_chunks(seq);
 CREATE VIEW IF NOT EXISTS chunk_bodies AS
@@ -136,7 +137,7 @@ class Store:
         self._db.execute("PRAGMA busy_timeout = 60000")
         self._lock = threading.RLock()
         self._seq = 0  # the number the write in progress will commit as
-        self._deltas = [0, 0]  # documents, chunks added minus removed by it
+        self._deltas = [0, 0, 0]  # documents, chunks added minus removed by it; chunks added plus removed
         if not readonly:
             self._db.execute("PRAGMA synchronous = FULL")  # a returned commit survives a power cut
             # Only a new or older store is written to here: opening a current one takes no write lock,
@@ -167,12 +168,13 @@ class Store:
     def begin(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         self._seq = self._meta("seq") + 1
-        self._deltas = [0, 0]
+        self._deltas = [0, 0, 0]
 
     def commit(self) -> int:
         """Commit the write; returns its sequence number."""
         self._db.executemany("UPDATE meta SET value = value + ? WHERE key = ?",
-                             [(self._deltas[0], "documents"), (self._deltas[1], "chunks")])
+                             [(self._deltas[0], "documents"), (self._deltas[1], "chunks"),
+                              (self._deltas[2], "changed_since_save")])
         self._db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (self._seq,))
         self._db.execute("COMMIT")
         return self._seq
@@ -215,6 +217,7 @@ class Store:
             self._db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, f"{title}\n{chunk.text}"))
             ids.append(chunk_id)
         self._deltas[1] += len(ids)
+        self._deltas[2] += len(ids)
         return ids
 
     def put_sentences(self, chunk_id: int, spans: list[tuple[int, int]], vectors: np.ndarray) -> list[int]:
@@ -244,14 +247,17 @@ class Store:
             return None
         self._deltas[0] -= 1
         self._deltas[1] -= len(removed)
+        self._deltas[2] += len(removed)
         return removed
 
     def prune_deleted(self, through: int) -> None:
-        """Forget the removals of writes up to number ``through`` (their vectors are in a saved copy)."""
+        """Forget the removals of writes up to number ``through``: a copy of the vectors as of that
+        write has been saved (the caller holds the write lock, so no write came after it)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM deleted_chunks WHERE seq <= ?", (through,))
             self._db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'pruned_through'", (through,))
+            self._db.execute("UPDATE meta SET value = 0 WHERE key = 'changed_since_save'")
             self._db.execute("COMMIT")
 
     def rebuild_derived_tables(self) -> None:
@@ -303,10 +309,9 @@ class Store:
         ids, vectors = _unpack(added, dimension)
         return Changes(now, ids, vectors, np.array([r[0] for r in deleted], dtype=np.int64), complete)
 
-    def count_changes_since(self, seq: int) -> int:
-        """Chunks added or removed by the writes after number ``seq`` (still recorded)."""
-        return self._query("SELECT (SELECT count(*) FROM chunks WHERE seq > ?) + "
-                           "(SELECT count(*) FROM deleted_chunks WHERE seq > ?)", (seq, seq))[0][0]
+    def changed_since_save(self) -> int:
+        """Chunks added or removed since the vectors were last saved."""
+        return self._meta("changed_since_save")
 
     def lexical(self, question: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The top ``k`` (BM25 scores, chunk ids) for the question's words, best first."""

@@ -75,7 +75,9 @@ def test_a_write_changes_only_what_it_touches(tmp_path):
     assert {i.doc_id for i in directory.snapshot().documents()} == {"a", "b"}
     assert directory.snapshot().stats() == {"documents": 2, "chunks": 2, "generation": 5}
     # The store remembers what each write removed, for other processes to catch up with.
-    assert directory.snapshot().store.count_changes_since(3) == 3
+    changes = directory.snapshot().store.changes_since(3, 4)
+    assert len(changes.added_ids) == 1 and len(changes.deleted_ids) == 2 and changes.seq == 5
+    assert directory.snapshot().store.changed_since_save() == 6  # 3 added, then 1 added and 2 removed
     assert directory.check().ok
 
 
@@ -204,3 +206,28 @@ def test_a_migration_cut_short_is_done_again_from_the_untouched_generation(tmp_p
     monkeypatch.undo()
     pipeline = Pipeline.open(root, embedder=HashEmbedder())
     assert pipeline.check().ok and pipeline.stats()["documents"] == 2
+
+
+def test_removed_chunks_are_left_out_at_once_and_taken_out_of_faiss_in_bulk(tmp_path, monkeypatch):
+    monkeypatch.setattr("index.live._MIN_DEAD", 2)
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    for name in "abcdef":
+        add(directory, name, f"{name} text")
+    live = directory.snapshot()._live
+    query = doc("a", "a text")[2]
+
+    def delete(doc_id: str) -> None:
+        with directory.writer() as writer:
+            writer.delete(doc_id)
+            writer.commit()
+
+    delete("a")
+    snapshot = directory.snapshot()
+    assert len(live._dead) == 1 and len(live._vectors.ids()) == 6  # marked, not moved
+    _, ids = snapshot.dense(query, 6)
+    assert len(ids) == 5 and "a" not in {c.doc_id for c in snapshot.chunks(list(ids)).values()}
+    delete("b")
+    delete("c")
+    directory.snapshot()
+    assert not live._dead and len(live._vectors.ids()) == 3  # over the threshold: taken out together
+    assert len(directory.snapshot().dense(query, 6)[1]) == 3 and directory.check().ok
