@@ -98,9 +98,10 @@ class LiveVectors:
         """Start from the newest readable saved copy, else from every vector in the store."""
         self._sentences = None
         self._dead = set()
+        newest, pruned = self._store.seq(), self._store.pruned_through()
         for seq, path in saved_copies(self._root):
-            if seq > self._store.seq():
-                continue  # cannot happen with copies this code saves; never trust one from the future
+            if not pruned <= seq <= newest:
+                continue  # too old to catch up from (its removals are forgotten), or from the future
             try:
                 self._vectors = load_vector_index(self._kind, path)
                 self.seq = seq

@@ -294,6 +294,10 @@ class Store:
         """The number of the last committed write."""
         return self._meta("seq")
 
+    def pruned_through(self) -> int:
+        """Removals by writes up to this number are forgotten (a saved copy holds them)."""
+        return self._meta("pruned_through")
+
     def counts(self) -> tuple[int, int, int]:
         """(write number, documents, chunks) as of the last committed write."""
         rows = dict(self._query("SELECT key, value FROM meta WHERE key IN ('seq', 'documents', 'chunks')"))
