@@ -308,7 +308,7 @@ class Store:
         with self._reading():
             now = self._meta("seq")
             complete = self._meta("pruned_through") <= seq
-            added = self._query("SELECT chunk_id, vector FROM chunks WHERE seq > ? ORDER BY chunk_id", (seq,))
+            added = self._query("SELECT chunk_id, vector FROM chunks INDEXED BY chunks_by_seq WHERE seq > ?", (seq,))
             deleted = self._query("SELECT chunk_id FROM deleted_chunks WHERE seq > ?", (seq,))
         ids, vectors = _unpack(added, dimension)
         return Changes(now, ids, vectors, np.array([r[0] for r in deleted], dtype=np.int64), complete)
