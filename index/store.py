@@ -140,6 +140,7 @@ class Store:
         self._deltas = [0, 0, 0]  # documents, chunks added minus removed by it; chunks added plus removed
         if not readonly:
             self._db.execute("PRAGMA synchronous = FULL")  # a returned commit survives a power cut
+            self._db.execute("PRAGMA journal_size_limit = 8388608")  # the WAL shrinks back to 8 MB after a checkpoint
             # Only a new or older store is written to here: opening a current one takes no write lock,
             # which a long write in another process would hold.
             if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchall():
