@@ -382,9 +382,6 @@ class Store:
     def count_documents(self) -> int:
         return self._query("SELECT count(*) FROM documents")[0][0]
 
-    def count_chunks(self) -> int:
-        return self._query("SELECT count(*) FROM chunks")[0][0]
-
     def chunks(self, chunk_ids: Iterable[int]) -> dict[int, StoredChunk]:
         wanted = [int(i) for i in chunk_ids]
         if not wanted:

@@ -79,9 +79,6 @@ class VectorIndex(ABC):
         """Every id held, in no particular order."""
 
     @abstractmethod
-    def copy(self) -> VectorIndex: ...
-
-    @abstractmethod
     def save(self, path: Path) -> None: ...
 
 
@@ -132,9 +129,6 @@ class FaissIndex(VectorIndex):
         """Every (id, vector) held, in insertion order."""
         flat = faiss.downcast_index(self._index.index)
         return self.ids(), flat.reconstruct_n(0, len(self)) if len(self) else np.zeros((0, self.dimension), np.float32)
-
-    def copy(self) -> FaissIndex:
-        return FaissIndex(self.dimension, _index=faiss.clone_index(self._index))
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
@@ -256,9 +250,6 @@ class IvfSq8Index(VectorIndex):
                  for i in range(self._ivf.nlist) if lists.list_size(i)]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
-    def copy(self) -> IvfSq8Index:
-        inner = faiss.clone_index(self._ivf if self._ivf is not None else self._flat._index)
-        return IvfSq8Index(self.dimension, nlist=self.nlist, nprobe=self._nprobe, train_at=self.train_at, _index=inner)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._ivf if self._ivf is not None else self._flat._index, str(path))

@@ -24,13 +24,12 @@ def test_flat_search_matches_brute_force_numpy():
         np.testing.assert_allclose(scores[0], np.sort(vectors @ query)[::-1][:10], rtol=1e-5)
 
 
-def test_delete_removes_only_those_ids_and_copy_is_independent():
+def test_delete_removes_only_those_ids():
     vectors, ids = random_unit(50, 16, 3), np.arange(50, dtype=np.int64)
     index = create_vector_index("flat", 16)
     index.add(ids, vectors)
-    clone = index.copy()
     index.delete(np.array([0, 1, 2], dtype=np.int64))
-    assert len(index) == 47 and len(clone) == 50
+    assert len(index) == 47
     assert set(index.ids().tolist()) == set(range(3, 50))
     _, found = index.search(vectors[0], 50)
     assert 0 not in found[0]
