@@ -164,7 +164,7 @@ class IndexDirectory:
         with self._locked():
             if self.read_manifest() is not None:
                 return
-            Store(self.root / STORE_FILE).close()
+            Store(self.root / STORE_FILE, create=True).close()
             write_manifest(self.root, Manifest(SCHEMA_VERSION, self.settings, time.time()))
 
     # ---- reading ----

@@ -128,10 +128,12 @@ class Changes:
 class Store:
     """One SQLite file. Reads may come from any thread; writes come from one writer at a time."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, create: bool = False) -> None:
         self.path = path
-        # Quoted: a '?', '#' or '%' in the index path would otherwise be read as URI syntax.
-        uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}" + ("?mode=ro" if readonly else "")
+        # Quoted: a '?', '#' or '%' in the index path would otherwise be read as URI syntax. Without
+        # ``create`` a missing file is an error, not a new empty store.
+        mode = "ro" if readonly else "rwc" if create else "rw"
+        uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}?mode={mode}"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA busy_timeout = 60000")

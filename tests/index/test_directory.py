@@ -10,7 +10,7 @@ import pytest
 
 from index import IndexDirectory, IndexSettings
 from index.directory import MANIFEST
-from rag.errors import IndexMismatchError, IndexStoreError
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
 from rag.types import Chunk, Document
@@ -231,3 +231,17 @@ def test_removed_chunks_are_left_out_at_once_and_taken_out_of_faiss_in_bulk(tmp_
     directory.snapshot()
     assert not live._dead and len(live._vectors.ids()) == 3  # over the threshold: taken out together
     assert len(directory.snapshot().dense(query, 6)[1]) == 3 and directory.check().ok
+
+
+def test_a_deleted_store_is_an_error_not_a_new_empty_index(tmp_path):
+    directory = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    add(directory, "a", "alpha text")
+    directory.close()
+    for path in (tmp_path / "idx").glob("store.sqlite*"):
+        path.unlink()
+    fresh = IndexDirectory.open(tmp_path / "idx", SETTINGS)
+    with pytest.raises(IndexCorruptError, match="cannot read the store"):
+        fresh.snapshot()
+    report = fresh.check()
+    assert not report.ok and "source of truth" in report.problems[0]
+    assert not (tmp_path / "idx" / "store.sqlite").exists()

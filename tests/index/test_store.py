@@ -14,7 +14,7 @@ INSERT INTO documents VALUES ('old', 'old.txt', 'Old', 'h', 'Old text.', '{}', N
 
 
 def test_exclusions_round_trip(tmp_path):
-    store = Store(tmp_path / "store.sqlite")
+    store = Store(tmp_path / "store.sqlite", create=True)
     doc = Document(doc_id="d", text="Body.\n\nHome\nAbout", source="d.txt", title="D",
                    excluded=(Exclusion(7, 17, "footer"),))
     store.begin()
