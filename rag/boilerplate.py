@@ -171,8 +171,9 @@ def merge_exclusions(exclusions: Iterable[Exclusion], text: str) -> tuple[Exclus
     for ex in sorted(exclusions, key=lambda e: (e.start, e.end)):
         if merged and ex.start < merged[-1].end:
             last = merged[-1]
-            if ex.end > last.end:
-                merged.append(Exclusion(last.end, ex.end, ex.reason))
+            if ex.end > last.end:  # overlapping: the same reason grows the range, another adds the rest
+                merged[-1:] = ([Exclusion(last.start, ex.end, ex.reason)] if ex.reason == last.reason
+                               else [last, Exclusion(last.end, ex.end, ex.reason)])
             continue
         if merged and merged[-1].reason == ex.reason and not text[merged[-1].end:ex.start].strip():
             merged[-1] = Exclusion(merged[-1].start, ex.end, ex.reason)

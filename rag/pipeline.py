@@ -13,7 +13,8 @@ from typing import Literal, get_args
 
 from tqdm import tqdm
 
-from index import CheckReport, IndexDirectory, IndexSettings, StoredChunk
+from index import CheckReport, IndexSettings, StoredChunk
+from index.backend import IndexBackend, open_index, stored_settings
 from index.sentence_table import SentenceVectors
 from index.vectors import VectorIndexKind
 from rag.answer import Answerer, citation_for
@@ -66,7 +67,7 @@ class Pipeline:
     serialized, and readers see the previous state until a write is complete.
     """
 
-    def __init__(self, directory: IndexDirectory, embedder: Embedder, *, retriever: Retriever | None = None,
+    def __init__(self, directory: IndexBackend, embedder: Embedder, *, retriever: Retriever | None = None,
                  answerer: Answerer | None = None) -> None:
         self.directory = directory
         self.embedder = embedder
@@ -113,14 +114,14 @@ class Pipeline:
             from rag.embed import SentenceTransformerEmbedder, backend_for
 
             if backend is None:
-                stored = IndexDirectory.stored_settings(index_dir)
+                stored = stored_settings(index_dir)
                 backend = backend_for(stored.model_name) if stored is not None else DEFAULT_BACKEND
             embedder = SentenceTransformerEmbedder(model_dir, backend=backend)
         chunking = chunking or ChunkingConfig()
         settings = IndexSettings(model_name=embedder.name, model_sha256=embedder.sha256, dimension=embedder.dimension,
                                  tokenizer=chunking.tokenizer, chunking=chunking.to_dict(), vector_index=vector_index,
                                  sentence_vectors=sentence_vectors)
-        directory = IndexDirectory.open(index_dir, settings, create=create)
+        directory = open_index(index_dir, settings, create=create)
         answerer = Answerer(reader_dir=reader_dir, **options) if reader_dir is not None or options else None
         return cls(directory, embedder, answerer=answerer)
 

@@ -108,15 +108,13 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def _index_directory(args: argparse.Namespace):
     """The index as it is on disk, with its own settings: checking needs no embedding model."""
-    from pathlib import Path
-
-    from index import IndexDirectory
+    from index.backend import open_index, stored_settings
     from rag.errors import IndexStoreError
 
-    manifest = IndexDirectory(Path(args.index), None).read_manifest()
-    if manifest is None:
+    settings = stored_settings(args.index)
+    if settings is None:
         raise IndexStoreError(f"no index at {args.index}")
-    return IndexDirectory.open(args.index, manifest.settings, create=False)
+    return open_index(args.index, settings, create=False)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ $PIP install --quiet --upgrade pip
 # PyTorch first, pinned: this version is a local CPU wheel; any other spec pulls CUDA packages.
 $PIP install --quiet "torch==2.13.0"
 # Everything else (torch already satisfied, so nothing re-resolves it).
-$PIP install --quiet -e ".[test]"
+$PIP install --quiet -e ".[test,milvus]"
 
 # Debian's chromium drives the browser tests (Playwright's own browser download cannot work here).
 if [ -z "${RAG_SKIP_BROWSER:-}" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then

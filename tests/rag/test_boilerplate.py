@@ -125,3 +125,12 @@ def test_news_footer_is_excluded_and_every_article_line_indexed():
 def test_a_news_article_without_a_footer_is_indexed_whole():
     text = (NEWS_DIR / "000_f2dc38f99771cb88.txt").read_text(encoding="utf-8")
     assert find_exclusions(doc(text)) == ()
+
+
+def test_overlapping_exclusions_merge_into_one_range_per_reason():
+    from rag.boilerplate import merge_exclusions
+    from rag.types import Exclusion
+
+    text = "x" * 40
+    merged = merge_exclusions([Exclusion(10, 14, FOOTER), Exclusion(10, 30, FOOTER), Exclusion(25, 35, REPEATED)], text)
+    assert merged == (Exclusion(10, 30, FOOTER), Exclusion(30, 35, REPEATED))

@@ -1,0 +1,121 @@
+"""The storage contract: the same tests against every engine (a local directory and milvus-lite)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline
+from rag.boilerplate import mark_boilerplate
+from rag.errors import DocumentNotFoundError, IndexMismatchError, IndexStoreError
+from rag.hash_embedder import HashEmbedder
+from rag.types import Exclusion
+
+ENGINES = ["local", "milvus-lite"]
+
+RECORDS = [
+    {"id": "nile", "title": "Rivers", "text": "The Nile is the longest river in Africa. It flows north into the sea."},
+    {"id": "everest", "title": "Mountains", "text": "Mount Everest is the highest mountain on Earth. It lies in Nepal."},
+    {"id": "bread", "title": "Cooking", "text": "Bread needs flour, water, salt and yeast. Knead the dough well."},
+]
+
+
+def location(engine: str, tmp_path: Path) -> str:
+    return str(tmp_path / "index") if engine == "local" else f"milvus-lite:{tmp_path / 'index.db'}"
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    if request.param == "milvus-lite":
+        pytest.importorskip("pymilvus")
+    return request.param
+
+
+@pytest.fixture
+def where(engine: str, tmp_path: Path) -> str:
+    return location(engine, tmp_path)
+
+
+@pytest.fixture
+def pipeline(where: str) -> Pipeline:
+    pipeline = Pipeline.open(where, embedder=HashEmbedder())
+    for record in RECORDS:
+        pipeline.ingest_record(record)
+    yield pipeline
+    pipeline.directory.close()
+
+
+def test_every_search_finds_the_document_and_cites_it_exactly(pipeline):
+    for mode in ("bm25", "dense", "hybrid"):
+        [best] = pipeline.retrieve("Which river is the longest in Africa?", k=1, mode=mode)
+        assert best.citation.doc_id == "nile", mode
+        text = pipeline.document("nile").text
+        assert text[best.citation.char_start:best.citation.char_end] == best.text
+        assert best.citation.title == "Rivers"
+
+
+def test_counts_listing_and_documents_round_trip(pipeline):
+    stats = pipeline.stats()
+    assert (stats["documents"], stats["chunks"]) == (3, 3)
+    listed = pipeline.documents()
+    assert [d.doc_id for d in listed] == ["nile", "everest", "bread"]  # the order they were added
+    assert [d.doc_id for d in pipeline.documents(offset=1, k=1)] == ["everest"]
+    assert all(d.n_chunks == 1 and d.content_hash for d in listed)
+    doc = pipeline.document("everest")
+    assert (doc.title, doc.text) == ("Mountains", RECORDS[1]["text"])
+    assert pipeline.check().ok
+
+
+def test_replacing_and_deleting_a_document_changes_every_search(pipeline):
+    report = pipeline.ingest_record({"id": "nile", "title": "Rivers", "text": "The Amazon carries more water than any river."})
+    assert report.updated == ["nile"] and report.chunks_removed == 1
+    assert pipeline.ingest_record({"id": "nile", "title": "Rivers",
+                                   "text": "The Amazon carries more water than any river."}).unchanged == ["nile"]
+    for mode in ("bm25", "dense"):
+        found = pipeline.retrieve("Nile Africa longest", k=3, mode=mode)
+        assert all("Nile" not in p.text for p in found), mode
+    pipeline.delete("bread")
+    assert pipeline.stats()["documents"] == 2
+    assert all(p.citation.doc_id != "bread" for p in pipeline.retrieve("flour yeast dough", k=3, mode="bm25"))
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.document("bread")
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.delete("bread")
+    assert pipeline.check().ok
+
+
+def test_a_long_document_with_pages_and_exclusions_round_trips_exactly(pipeline):
+    from rag.types import Document
+
+    page = "Ångström measured the solar spectrum in Uppsala. 光谱 " * 700  # > 64 kB in UTF-8 per page
+    text = page + "\n\n" + page + "\n\nHome\nContact: desk@example.org\nReg. 50120220004"
+    footer = text.index("Home")
+    doc = Document(doc_id="long", text=text, source="long.pdf", title="Spectra",
+                   metadata={"lang": "sv", "n": 2}, page_starts=(0, len(page) + 2),
+                   excluded=(Exclusion(footer, len(text), "footer"),))
+    report = pipeline.ingest_documents([doc], keep_boilerplate=False)
+    assert report.added == ["long"]
+    stored = pipeline.document("long")
+    assert stored.text == text and len(text.encode()) > 65_535
+    assert stored.page_starts == doc.page_starts and stored.metadata == doc.metadata
+    [expected] = mark_boilerplate([doc])  # what ingest records: the given range and any it finds
+    assert stored.excluded == expected.excluded and {e.reason for e in stored.excluded} == {"footer"}
+    chunks = pipeline.directory.snapshot().document_chunks("long")
+    assert all(text[c.char_start:c.char_end] == c.text for c in chunks)
+    assert {c.page_of(c.char_start) for c in chunks} == {1, 2}
+    assert not any("desk@example.org" in c.text for c in chunks)
+
+
+def test_a_write_that_fails_before_commit_leaves_nothing_visible(pipeline):
+    with pytest.raises(RuntimeError), pipeline.directory.writer() as writer:
+        writer.delete("nile")
+        raise RuntimeError("crash before commit")
+    assert pipeline.document("nile").text == RECORDS[0]["text"]
+    assert pipeline.stats()["documents"] == 3 and pipeline.check().ok
+
+
+def test_another_model_or_a_missing_index_is_a_clear_error(pipeline, where, tmp_path, engine):
+    with pytest.raises(IndexMismatchError, match="embedding model"):
+        Pipeline.open(where, embedder=HashEmbedder(dimension=32, name="other"))
+    with pytest.raises(IndexStoreError, match="no index"):
+        Pipeline.open(location(engine, tmp_path / "nowhere"), embedder=HashEmbedder(), create=False)
