@@ -98,10 +98,11 @@ def files_fingerprint(paths: Sequence[str | os.PathLike[str]]) -> str:
 
 
 def cache_key(*, content: str, embedder: Embedder, chunking: ChunkingConfig,
-              sentence_vectors: str = "separate") -> str:
+              sentence_vectors: str = "separate", engine: str = "local") -> str:
     """The cache key of an index of ``content`` (a fingerprint) built with this model and chunking."""
     parts = {
         "sentence_vectors": sentence_vectors,
+        **({"engine": engine} if engine != "local" else {}),
         "format": CACHE_FORMAT,
         "content": content,
         "model": [embedder.name, embedder.sha256, embedder.dimension, embedder.max_tokens],
@@ -125,7 +126,7 @@ def _lock(path: Path) -> Iterator[None]:
 def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | None = None,
                       corpus: Sequence[str | os.PathLike[str]] | None = None, chunking: ChunkingConfig | None = None,
                       cache_dir: str | os.PathLike[str] = DEFAULT_CACHE_DIR, progress: bool = False,
-                      sentence_vectors: str | None = None, **options: float) -> BuiltIndex:
+                      sentence_vectors: str | None = None, engine: str = "local", **options: float) -> BuiltIndex:
     """Open the cached index of ``documents`` (or of the files under ``corpus``), building it if needed.
 
     Args:
@@ -134,6 +135,7 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
         corpus: files and directories, ingested like ``rag ingest`` would.
         sentence_vectors: how a new index embeds sentences (see :meth:`rag.Pipeline.open`; default: what a
             new index gets); part of the key.
+        engine: ``"local"`` (an index directory) or ``"milvus-lite"`` (Milvus embedded in a file); part of the key.
         options: passed to :meth:`rag.Pipeline.open` (answerer options such as ``no_answer_threshold``).
     """
     from rag.chunking import ChunkingConfig
@@ -146,14 +148,16 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
     chunking = chunking or ChunkingConfig()
     started = time.perf_counter()
     content = documents_fingerprint(documents) if documents is not None else files_fingerprint(corpus)
-    key = cache_key(content=content, embedder=embedder, chunking=chunking, sentence_vectors=sentence_vectors)
+    key = cache_key(content=content, embedder=embedder, chunking=chunking, sentence_vectors=sentence_vectors,
+                    engine=engine)
     root = Path(cache_dir) / key
+    location = root / "index" if engine == "local" else f"milvus-lite:{root / 'index.db'}"
     build_file = root / _BUILD_FILE
     with _lock(Path(cache_dir) / f"{key}.lock"):
         if build_file.is_file():
             try:
                 build = json.loads(build_file.read_text(encoding="utf-8"))
-                pipeline = Pipeline.open(root / "index", embedder=embedder, chunking=chunking, create=False, **options)
+                pipeline = Pipeline.open(location, embedder=embedder, chunking=chunking, create=False, **options)
                 stats = pipeline.stats()
                 logger.info("using the cached index %s (%s documents)", root, stats["documents"])
                 return BuiltIndex(pipeline, root / "index", key, True, time.perf_counter() - started,
@@ -163,8 +167,9 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
                 logger.warning("the cached index %s is unusable (%s); rebuilding it", root, exc)
                 build_file.unlink(missing_ok=True)
                 shutil.rmtree(root / "index", ignore_errors=True)
+                (root / "index.db").unlink(missing_ok=True)
         logger.info("building the index %s", root)
-        pipeline = Pipeline.open(root / "index", embedder=embedder, chunking=chunking, create=True,
+        pipeline = Pipeline.open(location, embedder=embedder, chunking=chunking, create=True,
                                  sentence_vectors=sentence_vectors, **options)
         if documents is not None:
             report = pipeline.ingest_documents(list(documents), progress=progress)

@@ -85,6 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, metavar="DIR",
                         help=f"where index builds are cached (default {DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-plot", action="store_true", help="do not draw eval.png")
+    parser.add_argument("--engine", choices=["local", "milvus-lite"], default="local",
+                        help="where the evaluated index lives: a local directory (default) or milvus-lite")
     parser.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
                              "default: what a new index gets")
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
         built = open_cached_index(embedder=embedder, documents=dataset.documents, corpus=args.corpus,
                                   cache_dir=args.cache_dir, progress=progress,
                                   sentence_vectors=args.sentence_vectors or DEFAULT_SENTENCE_VECTORS,
-                                  **options)
+                                  engine=getattr(args, "engine", "local"), **options)
         pipeline = built.pipeline
         index: dict[str, Any] = {"dir": str(built.directory), "cache_key": built.key, "cached": built.cached,
                                  "build_s": round(built.build_seconds, 3), "documents": built.documents,

@@ -120,6 +120,17 @@ class MilvusIndex:
         return cls(client, prefix, stored, location)
 
     def _create(self) -> None:
+        # milvus-lite's in-process server logs a stack trace for each index it builds (pymilvus asks it
+        # for a timestamp it does not implement, then carries on): not an error of ours.
+        grpc_log = logging.getLogger("grpc._server")
+        level = grpc_log.level
+        grpc_log.setLevel(logging.CRITICAL)
+        try:
+            self._create_collections()
+        finally:
+            grpc_log.setLevel(level)
+
+    def _create_collections(self) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         c = self._client

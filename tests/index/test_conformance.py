@@ -119,3 +119,35 @@ def test_another_model_or_a_missing_index_is_a_clear_error(pipeline, where, tmp_
         Pipeline.open(where, embedder=HashEmbedder(dimension=32, name="other"))
     with pytest.raises(IndexStoreError, match="no index"):
         Pipeline.open(location(engine, tmp_path / "nowhere"), embedder=HashEmbedder(), create=False)
+
+
+def test_milvus_a_write_cut_short_is_never_half_visible_and_repair_removes_its_rows(tmp_path):
+    pytest.importorskip("pymilvus")
+    pipeline = Pipeline.open(location("milvus-lite", tmp_path), embedder=HashEmbedder())
+    for record in RECORDS:
+        pipeline.ingest_record(record)
+    index = pipeline.directory
+    writer_context = index.writer()
+    writer = writer_context.__enter__()
+    # A process killed after writing a new version of "nile" (and a new document) but before the switch.
+    from rag.loaders import record_to_document
+
+    for record in ({"id": "nile", "text": "The Nile floods every summer in Egypt."},
+                   {"id": "volga", "text": "The Volga is the longest river in Europe."}):
+        doc = record_to_document(record, default_id=record["id"], source="api")
+        chunks = pipeline.chunker.chunk(doc)
+        vectors = pipeline.embedder.encode_documents([c.text for c in chunks])
+        writer.put(doc, "cut-short", chunks, vectors, [[(c.char_start, c.char_end)] for c in chunks],
+                   [v[None, :] for v in vectors])
+    writer._done = True  # killed: nothing after this runs
+    assert pipeline.document("nile").text == RECORDS[0]["text"]
+    with pytest.raises(DocumentNotFoundError):
+        pipeline.document("volga")
+    for mode in ("bm25", "dense"):
+        found = pipeline.retrieve("Volga Europe floods Egypt", k=5, mode=mode)
+        assert all(p.citation.doc_id != "volga" and "floods" not in p.text for p in found), mode
+    report = pipeline.check()
+    assert not report.ok and any("no document's current version" in p for p in report.problems)
+    assert pipeline.repair().ok
+    assert pipeline.stats()["chunks"] == 3 and pipeline.document("nile").text == RECORDS[0]["text"]
+    index.close()
