@@ -198,8 +198,14 @@ class MilvusIndex:
             writer._abort()
 
     def close(self) -> None:
+        """Close the connection; for milvus-lite also stop this process's embedded server, which holds
+        the file (one process at a time may open it)."""
         with contextlib.suppress(Exception):
             self._client.close()
+        if self.location.startswith("milvus-lite:"):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.location.removeprefix("milvus-lite:"))
 
     # ---- helpers for the reader and writer ----
 
@@ -262,9 +268,18 @@ class MilvusIndex:
         return self.check()
 
 
+_COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences")
+
+
 def _read_settings(client: Any, prefix: str) -> IndexSettings | None:
+    from pymilvus.client.types import LoadState
+
     if not client.has_collection(f"{prefix}_manifest"):
         return None
+    for collection in _COLLECTIONS:  # a collection must be loaded (into memory) to be read
+        name = f"{prefix}_{collection}"
+        if client.has_collection(name) and client.get_load_state(name).get("state") != LoadState.Loaded:
+            client.load_collection(name)
     rows = client.query(f"{prefix}_manifest", filter='key == "manifest"', output_fields=["value"])
     if not rows:
         return None

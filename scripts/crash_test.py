@@ -1,6 +1,6 @@
 """Long crash-safety run: SIGKILL an ingesting process many times and verify the index after each kill.
 
-    .venv/bin/python scripts/crash_test.py --kills 200 [--seed 1] [--index /tmp/crash-index]
+    .venv/bin/python scripts/crash_test.py --kills 200 [--seed 1] [--index /tmp/crash-index] [--engine milvus-lite]
 
 Each kill is aimed at a phase of a write (embedding, SQLite inserts, the SQLite commit, just after
 it, bringing the vectors in memory up to date, saving a copy of them, pruning the removals the copy
@@ -27,11 +27,14 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--index", type=Path, help="index directory (default: a temporary one, removed after)")
+    parser.add_argument("--engine", choices=["local", "milvus-lite"], default="local",
+                        help="the index engine to kill writers of (default local)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args()
     root = args.index or Path(tempfile.mkdtemp(prefix="rag-crash-")) / "index"
+    location = f"milvus-lite:{root}.db" if args.engine == "milvus-lite" else root
     try:
-        run = run_crash_test(root, kills=args.kills, seed=args.seed, log=None if args.quiet else print)
+        run = run_crash_test(location, kills=args.kills, seed=args.seed, log=None if args.quiet else print)
     finally:
         if args.index is None:
             shutil.rmtree(root.parent, ignore_errors=True)
@@ -40,6 +43,9 @@ def main() -> int:
           f"{run.final_ops} operations applied in the end"
           + (f", last verified index: {last.documents} documents, {last.chunks} chunks" if last else ""))
     print("landed in: " + ", ".join(f"{phase} {n}" for phase, n in run.landed().most_common()))
+    if args.engine == "milvus-lite":
+        print(f"kills after which check found a write's orphans (and repair removed them): "
+              f"{sum(1 for k in run.kills if k.repaired)}")
     for failure in run.failures:
         print(f"FAILED after a kill aimed at {failure.aimed} (landed {failure.landed}): {failure.problems}")
     return 1 if run.failures else 0

@@ -45,6 +45,16 @@ KILL_POINTS: tuple[tuple[str, str], ...] = (
     ("B prune", "prune"),
     ("random", ""),
 )
+# On Milvus a write is: new versions written aside (store-write), then the switch and the cleanup
+# of old versions (milvus-commit). A kill leaves at most orphans, which check reports and repair removes.
+MILVUS_KILL_POINTS: tuple[tuple[str, str], ...] = (
+    ("B embed", "embed"),
+    ("B store-write", "store-write"),
+    ("E store-write", ""),            # a document's new version written, not switched on
+    ("B milvus-commit", "milvus-commit"),
+    ("B milvus-commit", "milvus-commit"),
+    ("random", ""),
+)
 # The worker saves a copy of the vectors after this many changed chunks (the product: 20,000 and a quarter).
 WORKER_SAVE_AFTER = 40
 _VOCABULARY = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ro", "su", "ta", "vi", "zo")
@@ -120,11 +130,16 @@ def _instrument(owner: type, name: str, phase: str) -> None:
     setattr(owner, name, wrapper)
 
 
+def is_milvus(index: str | Path) -> bool:
+    return str(index).startswith("milvus-lite:")
+
+
 def worker(index_dir: str, start: int, embed_delay: float) -> None:
     """Apply operations ``start, start+1, …`` to the index until killed."""
     import index.directory
     from index.directory import Writer
     from index.live import LiveVectors
+    from index.milvus import MilvusWriter
     from index.store import Store
     from rag import Pipeline
     from rag.hash_embedder import HashEmbedder
@@ -145,7 +160,8 @@ def worker(index_dir: str, start: int, embed_delay: float) -> None:
     index.directory._SAVE_AFTER_SHARE = 0.0
     for owner, name, phase in ((Writer, "put", "store-write"), (Store, "commit", "sqlite-commit"),
                                (LiveVectors, "_catch_up", "catch-up"), (LiveVectors, "save", "save-vectors"),
-                               (Store, "prune_deleted", "prune")):
+                               (Store, "prune_deleted", "prune"), (MilvusWriter, "put", "store-write"),
+                               (MilvusWriter, "commit", "milvus-commit")):
         _instrument(owner, name, phase)
 
     pipeline = Pipeline.open(index_dir, embedder=SlowEmbedder())
@@ -178,6 +194,7 @@ class KillResult:
     documents: int
     chunks: int
     problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # Milvus: orphans check found and repair removed
 
 
 @dataclass
@@ -194,11 +211,14 @@ class CrashRun:
         return Counter(k.landed for k in self.kills)
 
 
-def verify_index(index_dir: Path, done: int) -> tuple[int, int, int, list[str]]:
+def verify_index(index_dir: Path | str, done: int, *, repaired: list[str] | None = None
+                 ) -> tuple[int, int, int, list[str]]:
     """Check an index after a kill: ``(ops it holds, documents, chunks, problems)``.
 
-    It must pass ``check()``, equal the state after ``done`` or ``done + 1`` operations exactly,
-    hold every chunk of every document, and answer a question about one of its documents.
+    It must equal the state after ``done`` or ``done + 1`` operations exactly (nothing half visible),
+    hold every chunk of every document, answer a question about one of its documents, and pass
+    ``check()`` — on Milvus, after ``repair()`` when ``check()`` found only a write's orphans (each
+    such repair is appended to ``repaired``).
     """
     from rag import Pipeline
     from rag.hash_embedder import HashEmbedder
@@ -207,6 +227,10 @@ def verify_index(index_dir: Path, done: int) -> tuple[int, int, int, list[str]]:
     problems: list[str] = []
     pipeline = Pipeline.open(index_dir, embedder=HashEmbedder())
     report = pipeline.check()
+    if is_milvus(index_dir) and report.problems and all("current version" in p for p in report.problems):
+        if repaired is not None:
+            repaired.extend(report.problems)
+        report = pipeline.repair()
     problems += [f"check: {p}" for p in report.problems]
     infos = pipeline.documents()
     actual = {info.doc_id: pipeline.document(info.doc_id).text for info in infos}
@@ -307,7 +331,7 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
     return landed, delay * 1000, done
 
 
-def run_crash_test(index_dir: Path, *, kills: int = 20, seed: int = 0, embed_delay: float = 0.001,
+def run_crash_test(index_dir: Path | str, *, kills: int = 20, seed: int = 0, embed_delay: float = 0.001,
                    timeout: float = 60.0, log: Any = None) -> CrashRun:
     """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly."""
     started = time.perf_counter()
@@ -315,12 +339,14 @@ def run_crash_test(index_dir: Path, *, kills: int = 20, seed: int = 0, embed_del
     durations: dict[str, list[float]] = {}
     results: list[KillResult] = []
     held = 0
+    points = MILVUS_KILL_POINTS if is_milvus(index_dir) else KILL_POINTS
     for i in range(kills):
-        aimed = KILL_POINTS[i % len(KILL_POINTS)] if i < len(KILL_POINTS) else rng.choice(KILL_POINTS)
+        aimed = points[i % len(points)] if i < len(points) else rng.choice(points)
         landed, delay_ms, done = _kill_once(index_dir, held, aimed, rng, durations, embed_delay, timeout)
-        index_ops, n_docs, n_chunks, problems = verify_index(index_dir, done)
+        repaired: list[str] = []
+        index_ops, n_docs, n_chunks, problems = verify_index(index_dir, done, repaired=repaired)
         results.append(KillResult(" ".join(aimed).strip(), landed, delay_ms, done, index_ops, n_docs, n_chunks,
-                                  problems))
+                                  problems, repaired))
         if log:
             log(f"kill {i + 1:3d}: aimed {aimed[0]:<16} landed {landed:<18} after {delay_ms:7.2f} ms; "
                 f"{done} ops done, index holds {index_ops}: {n_docs} documents, {n_chunks} chunks"
@@ -340,7 +366,8 @@ def run_crash_test(index_dir: Path, *, kills: int = 20, seed: int = 0, embed_del
             raise RuntimeError(f"the final clean write failed: {proc.stderr[-2000:]}")
         final, _, _, problems = verify_index(index_dir, held + 1)
         expected = {"manifest.json", ".lock", "store.sqlite", "store.sqlite-wal", "store.sqlite-shm"}
-        leftovers = sorted(p.name for p in index_dir.iterdir() if p.name not in expected)
+        leftovers = [] if is_milvus(index_dir) else sorted(
+            p.name for p in Path(index_dir).iterdir() if p.name not in expected)
         if final != held + 1 or len(leftovers) > 1 or any(not n.startswith("vectors-") for n in leftovers):
             problems.append(f"after a clean write: index holds {final} ops, directory has {leftovers}")
         if problems:
