@@ -71,7 +71,13 @@ def _connect(location: str) -> tuple[Any, str]:
         if not path.endswith(".db"):
             raise IndexStoreError(f"{location}: a milvus-lite index is a file whose name ends in .db")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return MilvusClient(path), "rag"
+        try:
+            return MilvusClient(path), "rag"
+        except Exception as exc:  # pymilvus wraps milvus-lite's failure to take the file's lock
+            if "lock" in str(exc).lower() or "open local milvus failed" in str(exc).lower():
+                raise IndexStoreError(f"cannot open {location}: is it open in another process? milvus-lite lets one "
+                                      "process at a time use its file (run a Milvus server for several)") from exc
+            raise
     parsed = urllib.parse.urlparse(location)
     name = parsed.path.strip("/") or "rag"
     if not parsed.hostname or not name.replace("_", "").isalnum():

@@ -33,6 +33,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.workers > 1 and str(settings.index_dir).startswith("milvus-lite:"):
+        print("error: milvus-lite lets one process at a time open its file; for more than one worker, run a "
+              "Milvus server and use --index milvus://HOST:PORT/NAME", file=sys.stderr)
+        return 2
     options = {"host": args.host, "port": args.port, "log_level": args.log_level, "server_header": False}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -151,3 +151,24 @@ def test_milvus_a_write_cut_short_is_never_half_visible_and_repair_removes_its_r
     assert pipeline.repair().ok
     assert pipeline.stats()["chunks"] == 3 and pipeline.document("nile").text == RECORDS[0]["text"]
     index.close()
+
+
+def test_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path):
+    pytest.importorskip("pymilvus")
+    import subprocess
+    import sys
+
+    where = location("milvus-lite", tmp_path)
+    pipeline = Pipeline.open(where, embedder=HashEmbedder())
+    pipeline.ingest_record(RECORDS[0])
+    other = subprocess.run(
+        [sys.executable, "-c", "import sys; from rag import Pipeline; from rag.hash_embedder import HashEmbedder; "
+                               "Pipeline.open(sys.argv[1], embedder=HashEmbedder())", where],
+        capture_output=True, text=True, timeout=120)
+    assert other.returncode != 0 and "open in another process?" in other.stderr
+    pipeline.directory.close()
+    again = subprocess.run(
+        [sys.executable, "-c", "import sys; from rag import Pipeline; from rag.hash_embedder import HashEmbedder; "
+                               "print(Pipeline.open(sys.argv[1], embedder=HashEmbedder()).stats()['documents'])", where],
+        capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout.strip() == "1", again.stderr[-2000:]
