@@ -459,15 +459,16 @@ class MilvusWriter:
         name = self._index.name
         if self._switch:
             self._client.upsert(name("documents"), self._switch)  # the switch: new versions in force
-        for doc_id in self._drop:
-            self._client.delete(name("documents"), filter=f"doc_id == {_quote(doc_id)}")
-        for row in self._switch:
-            keep = f"doc_id == {_quote(row['doc_id'])} and version != {row['version']}"
-            for collection in ("chunks", "sentences", "texts"):
-                self._client.delete(name(collection), filter=keep)
-        for doc_id in self._drop:
-            for collection in ("chunks", "sentences", "texts"):
-                self._client.delete(name(collection), filter=f"doc_id == {_quote(doc_id)}")
+        if self._drop:
+            self._client.delete(name("documents"), filter=_in("doc_id", self._drop))
+        # Then what no document points to any more: the old versions, and the dropped documents' rows.
+        current = {row["doc_id"]: row["version"] for row in self._switch}
+        touched = sorted({*current, *self._drop})
+        for collection, key in (("chunks", "chunk_id"), ("sentences", "sentence_id"), ("texts", "piece_id")):
+            rows = self._index.query_in(collection, "doc_id", touched, [key, "doc_id", "version"])
+            stale = [r[key] for r in rows if current.get(r["doc_id"]) != int(r["version"])]
+            for i in range(0, len(stale), _BATCH):
+                self._client.delete(name(collection), ids=stale[i:i + _BATCH])
         if self._switch or self._drop:
             self._client.upsert(name("manifest"), [{"key": "writes", "value": str(self._index.writes() + 1),
                                                     "v": _NO_VECTOR}])
