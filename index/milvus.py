@@ -13,8 +13,8 @@ Collections, all prefixed with the index's name:
 Milvus has no transaction across collections, so a write never changes what readers see until one
 row switches: a document's chunks, sentences and text are written under a new version, then its
 ``_documents`` row is upserted to that version (the switch), then the old version's rows are deleted.
-Reads drop any chunk whose version is not its document's current one, so a half-written document is
-never seen; a crash leaves at most rows of versions no document points to, which ``check`` reports and
+Reads drop any chunk whose version is not its document's current one when they fetch its text, so a
+half-written document is never seen (a search can spend one of its ``k`` places on such a chunk); a crash leaves at most rows of versions no document points to, which ``check`` reports and
 ``repair`` deletes. Every collection reads with Strong consistency: a write through one process is
 seen by the next read of any other.
 """
@@ -308,18 +308,16 @@ class MilvusReader:
         return {"documents": self._index.count("documents"), "chunks": self._index.count("chunks"),
                 "generation": self._index.writes()}
 
-    def _current(self, hits: list[dict], k: int) -> tuple[np.ndarray, np.ndarray]:
-        versions = self._index.current_versions([h["entity"]["doc_id"] for h in hits])
-        kept = [h for h in hits if versions.get(h["entity"]["doc_id"]) == int(h["entity"]["version"])][:k]
-        return (np.array([float(h["distance"]) for h in kept], dtype=np.float32),
-                np.array([int(h["chunk_id"]) for h in kept], dtype=np.int64))
-
     def _search(self, data: Any, field: str, metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` chunks of any version: one a write has not switched on yet (or has switched
+        off) can be among them, and is dropped when its text is fetched (:meth:`chunks`)."""
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        result = self._index._client.search(self._index.name("chunks"), data=[data], anns_field=field, limit=2 * k,
-                                            output_fields=["doc_id", "version"], search_params={"metric_type": metric})
-        return self._current(list(result[0]), k)
+        result = self._index._client.search(self._index.name("chunks"), data=[data], anns_field=field, limit=k,
+                                            search_params={"metric_type": metric})
+        hits = list(result[0])
+        return (np.array([float(h["distance"]) for h in hits], dtype=np.float32),
+                np.array([int(h["chunk_id"]) for h in hits], dtype=np.int64))
 
     def dense(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._search(np.asarray(query_vector, dtype=np.float32).ravel().tolist(), "dense", "IP", k)
