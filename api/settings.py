@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     """Everything the HTTP service can be configured with.
 
     Attributes:
-        index_dir: the index directory (``RAG_INDEX_DIR``; created when missing).
+        index_dir: where the index lives (``RAG_INDEX_DIR``; created when missing): a directory,
+            ``milvus-lite:PATH.db`` or ``milvus://HOST:PORT/NAME``. Kept as a string: a path would
+            fold the URL's ``//``.
         model_dir: a local sentence-transformers model (``RAG_MODEL_DIR``); default: the bundled one.
         embed_backend: ``onnx``, ``onnx-int8`` or ``torch`` (``RAG_EMBED_BACKEND``); default: the one
             that built the index (``onnx`` for a new index).
@@ -39,7 +41,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
-    index_dir: Path = Path(".rag-index")
+    index_dir: str | Path = ".rag-index"
     model_dir: Path | None = None
     embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
     reader_dir: Path | None = None
