@@ -172,3 +172,18 @@ def test_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path):
                                "print(Pipeline.open(sys.argv[1], embedder=HashEmbedder()).stats()['documents'])", where],
         capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and again.stdout.strip() == "1", again.stderr[-2000:]
+
+
+@pytest.mark.parametrize("where", ["milvus://db.internal:19530/bad-name!", "milvus://:19530/rag",
+                                   "milvus-lite:/tmp/not-a-db-file"])
+def test_a_malformed_milvus_location_is_refused_before_connecting(where):
+    pytest.importorskip("pymilvus")
+    with pytest.raises(IndexStoreError, match="milvus"):
+        Pipeline.open(where, embedder=HashEmbedder())
+
+
+def test_locations_pick_their_engine(tmp_path):
+    from index.backend import is_milvus
+
+    assert is_milvus("milvus-lite:./x.db") and is_milvus("milvus://h:1/n")
+    assert not is_milvus(tmp_path / "milvus-lite") and not is_milvus("./milvus/index")
