@@ -44,7 +44,8 @@ CACHE_FORMAT = 1
 # at ingest, the stored layout. Editing any of them invalidates cached builds. The embedder's code is
 # not among them: by the index contract the model's name and weights hash identify its vectors.
 _INDEX_CODE = ("rag.chunking", "rag.sentences", "rag.boilerplate", "rag.loaders", "rag.pipeline", "index",
-               "index.directory", "index.live", "index.migrate", "index.store", "index.vectors")
+               "index.backend", "index.directory", "index.live", "index.migrate", "index.milvus", "index.store",
+               "index.vectors")
 _BUILD_FILE = "build.json"
 
 

@@ -48,9 +48,10 @@ _PIECE_CHARS = 16_000  # 4 bytes per character at most: a piece always fits
 _TEXT_CHARS = 15_000  # a chunk's text (at most a few thousand characters in practice)
 _ID_CHARS = 1_024
 _BATCH = 1_000  # ids per "in [...]" filter
+# Stop words are removed before stemming: after it "was" is "wa" and no longer matches the list.
 _ANALYZER = {"tokenizer": "standard",
-             "filter": ["lowercase", {"type": "stemmer", "language": "english"},
-                        {"type": "stop", "stop_words": sorted(STOPWORDS)}]}
+             "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)},
+                        {"type": "stemmer", "language": "english"}]}
 _NO_VECTOR = [0.0, 0.0]  # collections without vectors still need a vector field
 
 
