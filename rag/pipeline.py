@@ -37,10 +37,10 @@ MAX_K = 50
 
 SentenceVectorMode = Literal["separate", "late"]
 SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
-# What a new index is built with when nothing else is said (README, "Speed": why these).
 # How many documents (or characters of text) `Pipeline.ingest` embeds and commits at a time.
 INGEST_BATCH_DOCUMENTS = 256
 INGEST_BATCH_CHARS = 8_000_000
+# What a new index is built with when nothing else is said (README, "Speed": why these).
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
 
