@@ -49,9 +49,15 @@ def test_scale_compares_flat_with_ivf_against_exact(smoke):
     assert ivf[0]["index_mb"] < rows[0]["index_mb"] / 3  # 8-bit codes against 32-bit floats
 
 
-def test_targets_name_goal_and_measurement(smoke):
+def test_targets_say_met_exactly_when_the_value_reaches_the_goal(smoke):
+    assert smoke["targets"]
     for target in smoke["targets"]:
-        assert target["goal"] and target["value"] is not None and target["met"] in (True, False)
+        sign, number = target["goal"].split()[:2]
+        goal = float(number.rstrip("×%").replace(",", ""))
+        expected = target["value"] >= goal if sign == "≥" else target["value"] <= goal
+        assert target["met"] is expected, target
+    writes = {t["target"]: t for t in smoke["targets"] if "add one document" in t["target"]}
+    assert len(writes) == 3  # at both sizes, and their ratio
 
 
 def test_writes_are_timed_at_two_sizes_after_a_bulk_ingest(smoke):
