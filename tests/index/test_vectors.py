@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from index.vectors import FaissIndex, create_vector_index
@@ -69,4 +71,7 @@ def test_a_search_from_any_thread_runs_on_one_openmp_thread():
         thread = threading.Thread(target=search_in_a_new_thread)
         thread.start()
         thread.join()
-        assert seen[0][1] == 1, kind
+        before, after = seen[0]
+        assert after == 1, kind
+        if (os.cpu_count() or 1) > 1 and not os.environ.get("OMP_NUM_THREADS"):
+            assert before > 1, kind  # the thread did start with every core: the search is what set it to one
