@@ -43,9 +43,9 @@ CACHE_FORMAT = 1
 # Modules whose code decides what an index holds: chunk boundaries, indexed text, what is embedded
 # at ingest, the stored layout. Editing any of them invalidates cached builds. The embedder's code is
 # not among them: by the index contract the model's name and weights hash identify its vectors.
-_INDEX_CODE = ("rag.chunking", "rag.sentences", "rag.boilerplate", "rag.loaders", "rag.pipeline", "index",
-               "index.backend", "index.directory", "index.live", "index.migrate", "index.milvus", "index.store",
-               "index.vectors")
+_INDEX_CODE = ("rag.chunking", "rag.sentences", "rag.boilerplate", "rag.html_page", "rag.loaders", "rag.pipeline",
+               "index", "index.backend", "index.directory", "index.lexical", "index.live", "index.migrate",
+               "index.milvus", "index.store", "index.store_schema", "index.vectors")
 _BUILD_FILE = "build.json"
 
 

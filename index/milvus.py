@@ -27,15 +27,15 @@ import os
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from index.check import CheckReport
-from index.manifest import SCHEMA_VERSION, IndexSettings
+from index.manifest import IndexSettings
+from index.milvus_schema import MAX_VARCHAR, NO_VECTOR, create_collections, read_settings
 from index.sentence_table import SentenceVectors
-from index.store import STOPWORDS, StoredChunk
+from index.store import StoredChunk
 from rag.errors import IndexMismatchError, IndexStoreError
 from rag.types import Chunk, Document, DocumentInfo, Exclusion
 
@@ -43,16 +43,9 @@ __all__ = ["MilvusIndex", "MilvusReader", "MilvusWriter"]
 
 logger = logging.getLogger(__name__)
 
-_MAX_VARCHAR = 65_535  # bytes
 _PIECE_CHARS = 16_000  # 4 bytes per character at most: a piece always fits
 _TEXT_CHARS = 15_000  # a chunk's text (at most a few thousand characters in practice)
-_ID_CHARS = 1_024
 _BATCH = 1_000  # ids per "in [...]" filter
-# Stop words are removed before stemming: after it "was" is "wa" and no longer matches the list.
-_ANALYZER = {"tokenizer": "standard",
-             "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)},
-                        {"type": "stemmer", "language": "english"}]}
-_NO_VECTOR = [0.0, 0.0]  # collections without vectors still need a vector field
 
 
 def _quote(value: str) -> str:
@@ -105,12 +98,12 @@ class MilvusIndex:
     @classmethod
     def stored_settings(cls, location: str) -> IndexSettings | None:
         client, prefix = _connect(location)
-        return _read_settings(client, prefix)
+        return read_settings(client, prefix)
 
     @classmethod
     def open(cls, location: str, settings: IndexSettings, *, create: bool = True) -> MilvusIndex:
         client, prefix = _connect(location)
-        stored = _read_settings(client, prefix)
+        stored = read_settings(client, prefix)
         if stored is None:
             if not create:
                 raise IndexStoreError(f"no index at {location} (run `rag --index {location} ingest PATH` to create one)")
@@ -127,69 +120,7 @@ class MilvusIndex:
         return cls(client, prefix, stored, location)
 
     def _create(self) -> None:
-        # milvus-lite's in-process server logs a stack trace for each index it builds (pymilvus asks it
-        # for a timestamp it does not implement, then carries on): not an error of ours.
-        grpc_log = logging.getLogger("grpc._server")
-        level = grpc_log.level
-        grpc_log.setLevel(logging.CRITICAL)
-        try:
-            self._create_collections()
-        finally:
-            grpc_log.setLevel(level)
-
-    def _create_collections(self) -> None:
-        from pymilvus import DataType, Function, FunctionType
-
-        c = self._client
-
-        def collection(name: str, fields: list[tuple], vectors: dict[str, tuple[str, str]],
-                       functions: list[Any] = (), auto_id: bool = False) -> None:
-            schema = c.create_schema(auto_id=auto_id, enable_dynamic_field=False)
-            for field_name, dtype, options in fields:
-                schema.add_field(field_name, dtype, **options)
-            for function in functions:
-                schema.add_function(function)
-            index_params = c.prepare_index_params()
-            for field_name, (index_type, metric) in vectors.items():
-                index_params.add_index(field_name, index_type=index_type, metric_type=metric)
-            c.create_collection(self.name(name), schema=schema, index_params=index_params,
-                                consistency_level="Strong")
-
-        varchar = {"max_length": _MAX_VARCHAR}
-        ident = {"max_length": _ID_CHARS}
-        no_vector = ("v", DataType.FLOAT_VECTOR, {"dim": 2})
-        collection("manifest", [("key", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
-                                ("value", DataType.VARCHAR, varchar), no_vector], {"v": ("FLAT", "L2")})
-        collection("documents", [("doc_id", DataType.VARCHAR, {"is_primary": True, **ident}),
-                                 ("version", DataType.INT64, {}), ("title", DataType.VARCHAR, varchar),
-                                 ("source", DataType.VARCHAR, varchar), ("content_hash", DataType.VARCHAR, ident),
-                                 ("meta", DataType.VARCHAR, varchar), ("n_chars", DataType.INT64, {}),
-                                 ("n_chunks", DataType.INT64, {}), ("added_at", DataType.DOUBLE, {}), no_vector],
-                   {"v": ("FLAT", "L2")})
-        collection("texts", [("piece_id", DataType.VARCHAR, {"is_primary": True, **ident}),
-                             ("doc_id", DataType.VARCHAR, ident), ("version", DataType.INT64, {}),
-                             ("n", DataType.INT64, {}), ("text", DataType.VARCHAR, varchar), no_vector],
-                   {"v": ("FLAT", "L2")})
-        collection("chunks", [("chunk_id", DataType.INT64, {"is_primary": True}), ("doc_id", DataType.VARCHAR, ident),
-                              ("version", DataType.INT64, {}), ("ordinal", DataType.INT64, {}),
-                              ("char_start", DataType.INT64, {}), ("char_end", DataType.INT64, {}),
-                              ("n_tokens", DataType.INT64, {}), ("text", DataType.VARCHAR, varchar),
-                              ("body", DataType.VARCHAR, {**varchar, "enable_analyzer": True,
-                                                          "analyzer_params": _ANALYZER}),
-                              ("dense", DataType.FLOAT_VECTOR, {"dim": self.settings.dimension}),
-                              ("sparse", DataType.SPARSE_FLOAT_VECTOR, {})],
-                   {"dense": ("FLAT", "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")},
-                   functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["body"],
-                                       output_field_names=["sparse"])], auto_id=True)
-        collection("sentences", [("sentence_id", DataType.INT64, {"is_primary": True}),
-                                 ("chunk_id", DataType.INT64, {}), ("doc_id", DataType.VARCHAR, ident),
-                                 ("version", DataType.INT64, {}), ("char_start", DataType.INT64, {}),
-                                 ("char_end", DataType.INT64, {}),
-                                 ("vector", DataType.FLOAT_VECTOR, {"dim": self.settings.dimension})],
-                   {"vector": ("FLAT", "IP")}, auto_id=True)
-        manifest = {"schema_version": SCHEMA_VERSION, "settings": asdict(self.settings), "created_at": time.time()}
-        c.upsert(self.name("manifest"), [{"key": "manifest", "value": json.dumps(manifest), "v": _NO_VECTOR},
-                                         {"key": "writes", "value": "0", "v": _NO_VECTOR}])
+        create_collections(self._client, self._prefix, self.settings)
 
     # ---- the contract ----
 
@@ -241,9 +172,12 @@ class MilvusIndex:
 
     # ---- checking ----
 
-    def _orphans(self) -> dict[str, list]:
-        """Rows of versions no document points to (a write cut short), per collection, by primary key."""
-        current = {r["doc_id"]: int(r["version"]) for r in self.query("documents", 'doc_id != ""', ["doc_id", "version"])}
+    def _orphans(self, current: dict[str, int] | None = None) -> dict[str, list]:
+        """Rows of versions no document points to (a write cut short), per collection, by primary key;
+        ``current``: each document's version in force, when the caller has read it already."""
+        if current is None:
+            current = {r["doc_id"]: int(r["version"])
+                       for r in self.query("documents", 'doc_id != ""', ["doc_id", "version"])}
         found = {}
         for collection, key in (("chunks", "chunk_id"), ("sentences", "sentence_id"), ("texts", "piece_id")):
             rows = self.query(collection, 'doc_id != ""', [key, "doc_id", "version"])
@@ -252,12 +186,11 @@ class MilvusIndex:
 
     def check(self) -> CheckReport:
         problems = []
-        orphans = self._orphans()
-        for collection, keys in orphans.items():
+        docs = {r["doc_id"]: r for r in self.query("documents", 'doc_id != ""', ["doc_id", "version", "n_chunks"])}
+        for collection, keys in self._orphans({d: int(r["version"]) for d, r in docs.items()}).items():
             if keys:
                 problems.append(f"{len(keys)} {collection} rows belong to no document's current version "
                                 "(a write cut short); `rag check --repair` removes them")
-        docs = {r["doc_id"]: r for r in self.query("documents", 'doc_id != ""', ["doc_id", "version", "n_chunks"])}
         counts: dict[str, int] = {}
         for r in self.query("chunks", 'doc_id != ""', ["doc_id", "version"]):
             if r["doc_id"] in docs and int(docs[r["doc_id"]]["version"]) == int(r["version"]):
@@ -273,25 +206,6 @@ class MilvusIndex:
             for i in range(0, len(keys), _BATCH):
                 self._client.delete(self.name(collection), ids=keys[i:i + _BATCH])
         return self.check()
-
-
-_COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences")
-
-
-def _read_settings(client: Any, prefix: str) -> IndexSettings | None:
-    from pymilvus.client.types import LoadState
-
-    if not client.has_collection(f"{prefix}_manifest"):
-        return None
-    for collection in _COLLECTIONS:  # a collection must be loaded (into memory) to be read
-        name = f"{prefix}_{collection}"
-        if client.has_collection(name) and client.get_load_state(name).get("state") != LoadState.Loaded:
-            client.load_collection(name)
-    rows = client.query(f"{prefix}_manifest", filter='key == "manifest"', output_fields=["value"])
-    if not rows:
-        return None
-    body = json.loads(rows[0]["value"])
-    return IndexSettings(**body["settings"])
 
 
 class MilvusReader:
@@ -422,7 +336,7 @@ class MilvusWriter:
         name = self._index.name
         pieces = [doc.text[i:i + _PIECE_CHARS] for i in range(0, len(doc.text), _PIECE_CHARS)] or [""]
         self._client.insert(name("texts"), [{"piece_id": f"{doc.doc_id}\x1f{version}\x1f{n}", "doc_id": doc.doc_id,
-                                             "version": version, "n": n, "text": piece, "v": _NO_VECTOR}
+                                             "version": version, "n": n, "text": piece, "v": NO_VECTOR}
                                             for n, piece in enumerate(pieces)])
         vectors = np.asarray(vectors, dtype=np.float32)
         title = doc.title[:2_000]
@@ -438,13 +352,13 @@ class MilvusWriter:
             self._client.insert(name("sentences"), sentence_rows[i:i + _BATCH])
         meta = json.dumps({"metadata": doc.metadata, "page_starts": list(doc.page_starts) if doc.page_starts else None,
                            "excluded": [[e.start, e.end, e.reason] for e in doc.excluded]}, ensure_ascii=False)
-        if len(meta.encode()) > _MAX_VARCHAR:
+        if len(meta.encode()) > MAX_VARCHAR:
             raise IndexStoreError(f"{doc.source}: its metadata and page list take more than 64 kB")
         self._switch = [r for r in self._switch if r["doc_id"] != doc.doc_id]
         self._drop = [d for d in self._drop if d != doc.doc_id]
         self._switch.append({"doc_id": doc.doc_id, "version": version, "title": doc.title, "source": doc.source,
                              "content_hash": content_hash, "meta": meta, "n_chars": len(doc.text),
-                             "n_chunks": len(ids), "added_at": time.time(), "v": _NO_VECTOR})
+                             "n_chunks": len(ids), "added_at": time.time(), "v": NO_VECTOR})
         return removed
 
     def delete(self, doc_id: str) -> list[int] | None:
@@ -470,7 +384,7 @@ class MilvusWriter:
                 self._client.delete(name(collection), ids=stale[i:i + _BATCH])
         if self._switch or self._drop:
             self._client.upsert(name("manifest"), [{"key": "writes", "value": str(self._index.writes() + 1),
-                                                    "v": _NO_VECTOR}])
+                                                    "v": NO_VECTOR}])
         self._done = True
 
     def _abort(self) -> None:

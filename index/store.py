@@ -14,7 +14,6 @@ changed since the number it holds.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -26,73 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from index.lexical import lexical_query
+from index.store_schema import SCHEMA, SCHEMA_2
 from rag.types import Chunk, Document, DocumentInfo, Exclusion
 
-__all__ = ["Store", "StoredChunk", "Changes", "STOPWORDS", "lexical_query"]
+__all__ = ["Store", "StoredChunk", "Changes"]
 
 _SQLITE_MAX = 2**63 - 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id       TEXT PRIMARY KEY,
-    source       TEXT NOT NULL,
-    title        TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    text         TEXT NOT NULL,
-    metadata     TEXT NOT NULL,
-    page_starts  TEXT,
-    added_at     REAL NOT NULL,
-    excluded     TEXT
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id   INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc_id     TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    ordinal    INTEGER NOT NULL,
-    char_start INTEGER NOT NULL,
-    char_end   INTEGER NOT NULL,
-    n_tokens   INTEGER NOT NULL,
-    text       TEXT NOT NULL,
-    vector     BLOB NOT NULL,
-    seq        INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
-CREATE TABLE IF NOT EXISTS sentences (
-    sentence_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    chunk_id    INTEGER NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
-    char_start  INTEGER NOT NULL,
-    char_end    INTEGER NOT NULL,
-    vector      BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, sentence_id);
-"""
-# Added by schema 2 (and by the migration of a schema-1 store).
-_SCHEMA_2 = """
-CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks(seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), ('pruned_through', 0),
-    ('changed_since_save', 0);
-CREATE TABLE IF NOT EXISTS deleted_chunks (chunk_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS deleted_by_seq ON deleted_chunks(seq);
-CREATE VIEW IF NOT EXISTS chunk_bodies AS
-    SELECT c.chunk_id AS chunk_id, d.title || char(10) || c.text AS body
-    FROM chunks c JOIN documents d ON d.doc_id = c.doc_id;
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    body, content='chunk_bodies', content_rowid='chunk_id', tokenize='porter unicode61 remove_diacritics 2');
-"""
-
-# English stop words (those of bm25s, which this index used before FTS5): left out of queries.
-STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
-there these they this to was will with""".split())
-_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
-_MAX_QUERY_TERMS = 32
-
-
-def lexical_query(question: str) -> str | None:
-    """An FTS5 query matching any of the question's words (stop words left out), or None if it has none."""
-    words = [w for w in _QUERY_WORD.findall(question.lower()) if w not in STOPWORDS]
-    terms = list(dict.fromkeys(words))[:_MAX_QUERY_TERMS]
-    return " OR ".join(f'"{w}"' for w in terms) or None
-
 
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
@@ -153,12 +92,12 @@ class Store:
     def _create_schema(self) -> None:
         with self._lock:
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             for table, column, declaration in (("documents", "excluded", "TEXT"),
                                                ("chunks", "seq", "INTEGER NOT NULL DEFAULT 0")):
                 if column not in self._columns(table):  # a store from an older version
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-            self._db.executescript(_SCHEMA_2)
+            self._db.executescript(SCHEMA_2)
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}

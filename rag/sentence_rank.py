@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import Stemmer
 
-from index.store import STOPWORDS
+from index.lexical import STOPWORDS
 
 __all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 

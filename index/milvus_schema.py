@@ -1,0 +1,109 @@
+"""The Milvus engine's collections (see :mod:`index.milvus`): creating them, reading the manifest."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+from typing import Any
+
+from index.lexical import STOPWORDS
+from index.manifest import SCHEMA_VERSION, IndexSettings
+
+__all__ = ["MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "create_collections", "read_settings"]
+
+MAX_VARCHAR = 65_535  # bytes
+_ID_CHARS = 1_024
+# Stop words are removed before stemming: after it "was" is "wa" and no longer matches the list.
+_ANALYZER = {"tokenizer": "standard",
+             "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)},
+                        {"type": "stemmer", "language": "english"}]}
+NO_VECTOR = [0.0, 0.0]  # collections without vectors still need a vector field
+
+
+def create_collections(client: Any, prefix: str, settings: IndexSettings) -> None:
+    """Create an index's collections and write its manifest."""
+    # milvus-lite's in-process server logs a stack trace for each index it builds (pymilvus asks it
+    # for a timestamp it does not implement, then carries on): not an error of ours.
+    grpc_log = logging.getLogger("grpc._server")
+    level = grpc_log.level
+    grpc_log.setLevel(logging.CRITICAL)
+    try:
+        _create(client, prefix, settings)
+    finally:
+        grpc_log.setLevel(level)
+
+
+def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
+    from pymilvus import DataType, Function, FunctionType
+
+    c = client
+
+    def collection(short_name: str, fields: list[tuple], vectors: dict[str, tuple[str, str]],
+                   functions: list[Any] = (), auto_id: bool = False) -> None:
+        schema = c.create_schema(auto_id=auto_id, enable_dynamic_field=False)
+        for field_name, dtype, options in fields:
+            schema.add_field(field_name, dtype, **options)
+        for function in functions:
+            schema.add_function(function)
+        index_params = c.prepare_index_params()
+        for field_name, (index_type, metric) in vectors.items():
+            index_params.add_index(field_name, index_type=index_type, metric_type=metric)
+        c.create_collection(f"{prefix}_{short_name}", schema=schema, index_params=index_params,
+                            consistency_level="Strong")
+
+    varchar = {"max_length": MAX_VARCHAR}
+    ident = {"max_length": _ID_CHARS}
+    no_vector = ("v", DataType.FLOAT_VECTOR, {"dim": 2})
+    collection("manifest", [("key", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
+                            ("value", DataType.VARCHAR, varchar), no_vector], {"v": ("FLAT", "L2")})
+    collection("documents", [("doc_id", DataType.VARCHAR, {"is_primary": True, **ident}),
+                             ("version", DataType.INT64, {}), ("title", DataType.VARCHAR, varchar),
+                             ("source", DataType.VARCHAR, varchar), ("content_hash", DataType.VARCHAR, ident),
+                             ("meta", DataType.VARCHAR, varchar), ("n_chars", DataType.INT64, {}),
+                             ("n_chunks", DataType.INT64, {}), ("added_at", DataType.DOUBLE, {}), no_vector],
+               {"v": ("FLAT", "L2")})
+    collection("texts", [("piece_id", DataType.VARCHAR, {"is_primary": True, **ident}),
+                         ("doc_id", DataType.VARCHAR, ident), ("version", DataType.INT64, {}),
+                         ("n", DataType.INT64, {}), ("text", DataType.VARCHAR, varchar), no_vector],
+               {"v": ("FLAT", "L2")})
+    collection("chunks", [("chunk_id", DataType.INT64, {"is_primary": True}), ("doc_id", DataType.VARCHAR, ident),
+                          ("version", DataType.INT64, {}), ("ordinal", DataType.INT64, {}),
+                          ("char_start", DataType.INT64, {}), ("char_end", DataType.INT64, {}),
+                          ("n_tokens", DataType.INT64, {}), ("text", DataType.VARCHAR, varchar),
+                          ("body", DataType.VARCHAR, {**varchar, "enable_analyzer": True,
+                                                      "analyzer_params": _ANALYZER}),
+                          ("dense", DataType.FLOAT_VECTOR, {"dim": settings.dimension}),
+                          ("sparse", DataType.SPARSE_FLOAT_VECTOR, {})],
+               {"dense": ("FLAT", "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")},
+               functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["body"],
+                                   output_field_names=["sparse"])], auto_id=True)
+    collection("sentences", [("sentence_id", DataType.INT64, {"is_primary": True}),
+                             ("chunk_id", DataType.INT64, {}), ("doc_id", DataType.VARCHAR, ident),
+                             ("version", DataType.INT64, {}), ("char_start", DataType.INT64, {}),
+                             ("char_end", DataType.INT64, {}),
+                             ("vector", DataType.FLOAT_VECTOR, {"dim": settings.dimension})],
+               {"vector": ("FLAT", "IP")}, auto_id=True)
+    manifest = {"schema_version": SCHEMA_VERSION, "settings": asdict(settings), "created_at": time.time()}
+    c.upsert(f"{prefix}_manifest", [{"key": "manifest", "value": json.dumps(manifest), "v": NO_VECTOR},
+                                     {"key": "writes", "value": "0", "v": NO_VECTOR}])
+
+
+COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences")
+
+
+def read_settings(client: Any, prefix: str) -> IndexSettings | None:
+    """The settings stored in the index's manifest (None if there is no index), its collections loaded."""
+    from pymilvus.client.types import LoadState
+
+    if not client.has_collection(f"{prefix}_manifest"):
+        return None
+    for collection in COLLECTIONS:  # a collection must be loaded (into memory) to be read
+        name = f"{prefix}_{collection}"
+        if client.has_collection(name) and client.get_load_state(name).get("state") != LoadState.Loaded:
+            client.load_collection(name)
+    rows = client.query(f"{prefix}_manifest", filter='key == "manifest"', output_fields=["value"])
+    if not rows:
+        return None
+    body = json.loads(rows[0]["value"])
+    return IndexSettings(**body["settings"])

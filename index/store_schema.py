@@ -1,0 +1,53 @@
+"""The store's tables: those every version wrote (``SCHEMA``) and those of schema 2 (``SCHEMA_2``):
+write numbers, counts, removals by write, and the FTS5 lexical index over ``chunk_bodies``."""
+from __future__ import annotations
+
+__all__ = ["SCHEMA", "SCHEMA_2"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id       TEXT PRIMARY KEY,
+    source       TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    metadata     TEXT NOT NULL,
+    page_starts  TEXT,
+    added_at     REAL NOT NULL,
+    excluded     TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id     TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal    INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end   INTEGER NOT NULL,
+    n_tokens   INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    vector     BLOB NOT NULL,
+    seq        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS sentences (
+    sentence_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id    INTEGER NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+    char_start  INTEGER NOT NULL,
+    char_end    INTEGER NOT NULL,
+    vector      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, sentence_id);
+"""
+# Added by schema 2 (and by the migration of a schema-1 store).
+SCHEMA_2 = """
+CREATE INDEX IF NOT EXISTS chunks_by_seq ON chunks(seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), ('pruned_through', 0),
+    ('changed_since_save', 0);
+CREATE TABLE IF NOT EXISTS deleted_chunks (chunk_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deleted_by_seq ON deleted_chunks(seq);
+CREATE VIEW IF NOT EXISTS chunk_bodies AS
+    SELECT c.chunk_id AS chunk_id, d.title || char(10) || c.text AS body
+    FROM chunks c JOIN documents d ON d.doc_id = c.doc_id;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    body, content='chunk_bodies', content_rowid='chunk_id', tokenize='porter unicode61 remove_diacritics 2');
+"""
