@@ -11,7 +11,6 @@ import numpy as np
 from index.live import LiveVectors, saved_copies
 from index.manifest import STORE_FILE, IndexSettings
 from index.store import Store
-from index.vectors import load_vector_index
 
 __all__ = ["CheckReport", "check_index"]
 
@@ -59,15 +58,12 @@ def check_index(root: Path, settings: IndexSettings) -> CheckReport:
     if bad:
         problems.append(f"{len(bad)} chunks differ from their document's text at their offsets")
     for saved_seq, path in saved_copies(root)[:1]:
-        try:
-            load_vector_index(settings.vector_index, path)
-        except (OSError, RuntimeError, ValueError) as exc:
-            problems.append(f"the saved vectors {path.name} cannot be read ({exc})")
         if saved_seq > seq:
             problems.append(f"the saved vectors {path.name} are newer than the store's last write ({seq})")
     live = LiveVectors(root, store, settings.vector_index, settings.dimension)
     try:
-        live.refresh()
+        live.refresh()  # loads the newest usable copy once, noting any it could not read
+        problems += [f"the saved vectors {path.name} cannot be read ({why})" for path, why in live.unreadable]
         ids = live.ids()
         missing, extra = np.setdiff1d(store_ids, ids), np.setdiff1d(ids, store_ids)
         if len(missing) or len(extra) or len(ids) != len(store_ids):

@@ -58,6 +58,7 @@ class LiveVectors:
         self.seq = -1  # nothing loaded yet
         self._vectors: VectorIndex = create_vector_index(kind, dimension)
         self._dead: set[int] = set()  # removed chunks still in _vectors
+        self.unreadable: list[tuple[Path, str]] = []  # saved copies that failed to load, and why
         self._sentences: SentenceTable | None = None  # flat indexes: loaded on first use
 
     # ---- keeping up ----
@@ -108,6 +109,7 @@ class LiveVectors:
                 return
             except (OSError, RuntimeError, ValueError) as exc:
                 logger.warning("cannot read %s (%s); trying an older copy or the store", path, exc)
+                self.unreadable.append((path, str(exc)))
         self._vectors = create_vector_index(self._kind, self._dimension)
         self.seq = -1
         changes = self._store.changes_since(-1, self._dimension)
