@@ -94,14 +94,15 @@ def _get(port: int, path: str, timeout: float = 2.0) -> int:
 
 
 @contextmanager
-def start_server(index_dir: Path, log_file: Path, *, workers: int = 1, timeout: float = 120.0) -> Iterator[dict]:
+def start_server(index_dir: Path | str, log_file: Path, *, workers: int = 1, timeout: float = 120.0) -> Iterator[dict]:
     """``rag --index DIR serve`` on 127.0.0.1 as a child process; yields its pids, port and start-up time.
 
     With several workers, ready means every worker has started (each logs "Application startup
     complete"), and memory is the sum over the worker processes.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}  # no API key, default settings
+    # No API key, default settings; a Milvus server's token stays.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k == "RAG_MILVUS_TOKEN"}
     command = [sys.executable, "-m", "ragcli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning" if workers == 1 else "info", "--workers", str(workers)]
     with open(log_file, "wb") as log:

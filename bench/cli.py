@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "writes uses the hash embedder")
     parser.add_argument("--chunks", type=int, metavar="N", help="size of the generated corpus (default 10000)")
     parser.add_argument("--vectors", type=int, metavar="N", help="vectors in the scale section (default 1000000)")
+    parser.add_argument("--skip-milvus", action="store_true",
+                        help="scale section: leave out the Milvus index types (built in milvus-lite when pymilvus is installed)")
     parser.add_argument("--questions", type=int, metavar="N", help="questions per latency run (default 300)")
     parser.add_argument("--torch-ingest", action="store_true",
                         help="also ingest the SQuAD paragraphs with the torch backend (slow; the old default)")
@@ -42,9 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="more text for the corpus generator (optional)")
     parser.add_argument("--serve-workers", type=int, default=1, metavar="N",
                         help="worker processes of the measured `rag serve` (default 1)")
-    parser.add_argument("--existing-index", type=Path, metavar="DIR",
-                        help="measure answering (in-process and HTTP) on this index instead of building one; "
-                             "the ingest and scale sections are skipped")
+    parser.add_argument("--existing-index", action="append", metavar="LOCATION",
+                        help="measure answering (in-process and HTTP) on this index (a directory, milvus-lite:PATH or "
+                             "milvus://HOST:PORT/NAME) instead of building one; repeat it to measure several back to "
+                             "back; the ingest and scale sections are skipped")
 
 
 def _embedders(smoke: bool) -> tuple[dict[str, Any], dict[str, float]]:
@@ -93,17 +97,13 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     n_chunks = args.chunks or (150 if smoke else 10_000)
     n_questions = args.questions or (8 if smoke else 300)
 
-    if args.existing_index is not None:
+    if args.existing_index:
         squad = load_squad(args.squad)
         questions = [q for q, _ in squad.questions][:n_questions]
-        pipeline = Pipeline.open(args.existing_index, create=False)
-        results["footprint"] = {"index_mb": dir_size_mb(args.existing_index), "chunks": pipeline.stats()["chunks"]}
-        results["answer"] = answering.ask_in_process(pipeline, questions)
-        results["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / "profile.txt")
-        _checkpoint(results, out)
-        results["http"] = _http(pipeline, args.existing_index, questions, out, smoke=smoke, workers=args.serve_workers)
-        results["footprint"].update({k: results["http"]["server"].get(k) for k in
-                                     ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
+        fake = _embedders(smoke)[0]["default"] if smoke else None  # smoke: the indexes were built with it
+        results["by_index"] = [_answer_on(location, questions, out, smoke=smoke, workers=args.serve_workers, embedder=fake)
+                                for location in args.existing_index]
+        results.update({key: results["by_index"][0][key] for key in ("footprint", "answer", "http")})
         sections = set()
     if sections & {"ingest", "answer", "http"}:
         squad = load_squad(args.squad, limit=12 if smoke else None)
@@ -205,14 +205,41 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     if "scale" in sections:
         logger.info("vector search at scale")
         n = args.vectors or (20_000 if smoke else 1_000_000)
+        with_milvus = not args.skip_milvus and importlib.util.find_spec("pymilvus") is not None
         results["scale"] = scale.scale_run(n=n, queries=50 if smoke else 200, train_at=5_000 if smoke else None,
-                                           nprobes=(4, 8, 16) if smoke else (8, 16, 32, 64, 128))
+                                           nprobes=(4, 8, 16) if smoke else (8, 16, 32, 64, 128),
+                                           milvus_work=work / "scale-milvus" if with_milvus else None)
     results["targets"] = targets(results)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
-def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, smoke: bool, workers: int = 1) -> dict:
+def _answer_on(location: str, questions: list[str], out: Path, *, smoke: bool, workers: int,
+               embedder: Any = None) -> dict[str, Any]:
+    """Answering on an index that exists: in-process, then over HTTP (one location after another, back to back)."""
+    from bench import answering
+    from index import is_milvus
+    from rag import Pipeline
+
+    pipeline = Pipeline.open(location, embedder=embedder, create=False)
+    path = Path(location.removeprefix("milvus-lite:")) if not location.startswith("milvus://") else None
+    found: dict[str, Any] = {"index": location, "footprint": {"index_mb": dir_size_mb(path) if path else None,
+                                                              "chunks": pipeline.stats()["chunks"]}}
+    found["answer"] = answering.ask_in_process(pipeline, questions)
+    tag = "".join(ch if ch.isalnum() else "-" for ch in location)[-40:]
+    found["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / f"profile-{tag}.txt")
+    if is_milvus(location) and not smoke:
+        pipeline.directory.close()  # milvus-lite: one process per file, and the server is another process
+    found["http"] = _http(pipeline, location, questions, out, smoke=smoke, workers=workers, log=f"server-{tag}.log")
+    found["footprint"].update({k: found["http"]["server"].get(k) for k in
+                               ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
+    if not is_milvus(location) or smoke:
+        pipeline.directory.close()
+    return found
+
+
+def _http(pipeline: Any, index_dir: Path | str, questions: list[str], out: Path, *, smoke: bool, workers: int = 1,
+          log: str = "server.log") -> dict:
     from bench import answering
 
     if smoke:
@@ -220,7 +247,7 @@ def _http(pipeline: Any, index_dir: Path, questions: list[str], out: Path, *, sm
 
         server = answering.in_process_server(create_app(Settings(index_dir=index_dir), pipeline=pipeline))
     else:
-        server = answering.start_server(index_dir, out / "server.log", workers=workers)
+        server = answering.start_server(index_dir, out / log, workers=workers)
     plan = [(1, 8, 4), (8, 16, 0)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
     runs = []
     with server as info:
@@ -283,6 +310,19 @@ def targets(results: dict[str, Any]) -> list[dict]:
         rows.append(_target("large-collection index memory (ivf-sq8)", row["index_mb"], 1024, higher=False, unit=" MiB"))
         rows.append(_target("large-collection recall@10 (default nprobe)", row["recall"], 0.95, higher=True))
         rows.append(_target("large-collection p50 search", row["p50_ms"], 20, higher=False, unit=" ms"))
+    by_index = results.get("by_index", [])
+    local = [r for r in by_index if not r["index"].startswith(("milvus-lite:", "milvus://"))]
+    for other in (r for r in by_index if r["index"].startswith(("milvus-lite:", "milvus://"))):
+        if local:
+            p50 = {r["index"]: next(run["p50_ms"] for run in r["http"]["runs"] if run["concurrency"] == 1)
+                   for r in (local[0], other)}
+            rows.append(_target(f"/ask p50 over HTTP, c=1: {other['index'].split(':')[0]} minus local",
+                                p50[other["index"]] - p50[local[0]["index"]], 10, higher=False, unit=" ms"))
+    milvus_rows = [r for r in results.get("scale", {}).get("rows", []) if r.get("engine") == "milvus-lite"]
+    if milvus_rows:
+        best = max(milvus_rows, key=lambda r: (r["index_type"] != "FLAT", r["recall"]))  # the best approximate one
+        rows.append(_target(f"Milvus: recall@10 of an approximate index ({best['kind']})", best["recall"], 0.95,
+                            higher=True))
     return rows
 
 

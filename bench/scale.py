@@ -1,4 +1,5 @@
-"""Vector search alone at scale: the flat default against IVF-SQ8, on synthetic 384-d vectors.
+"""Vector search alone at scale: the flat default against IVF-SQ8 (and Milvus's index types, in
+milvus-lite), on synthetic 384-d vectors.
 
 Uniform random vectors have no neighbourhood structure (every point is about as far as every
 other), which no real embedding set looks like and which no approximate index can search. The
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,8 +60,11 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> float:
 
 
 def scale_run(*, n: int, d: int = 384, queries: int = 200, k: int = 10, nprobes: tuple[int, ...] = (8, 16, 32, 64, 128),
-              train_at: int | None = None) -> dict:
-    """Build each kind over the same ``n`` vectors; memory, build time, p50 search, recall@k vs exact."""
+              train_at: int | None = None, milvus_work: Path | None = None) -> dict:
+    """Build each kind over the same ``n`` vectors; memory, build time, p50 search, recall@k vs exact.
+
+    ``milvus_work``: also build Milvus's index types in milvus-lite there (:mod:`bench.scale_milvus`).
+    """
     with Timer() as t:
         everything = synthetic_vectors(n + queries, d)  # the queries: fresh draws from the same mixture
         vectors, query_vectors = everything[:n], everything[n:]
@@ -99,5 +104,13 @@ def scale_run(*, n: int, d: int = 384, queries: int = 200, k: int = 10, nprobes:
         rows.append({"kind": f"ivf-sq8 (nlist {ivf.nlist}, nprobe {nprobe}{', default' if nprobe == default_nprobe else ''})",
                      "nprobe": nprobe, "default": nprobe == default_nprobe, "build_s": t.seconds, "index_mb": size,
                      "rss_growth_mb": ivf_rss, "recall": _recall(found, exact), **percentiles(times)})
+    nlist = ivf.nlist
+    del ivf
+    gc.collect()
+    if milvus_work is not None:
+        from bench.scale_milvus import milvus_kinds, milvus_scale_rows
+
+        rows += milvus_scale_rows(vectors, query_vectors, exact, k=k, work=milvus_work,
+                                  kinds=milvus_kinds(nlist, default_nprobe))
     results["rows"] = rows
     return results

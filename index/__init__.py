@@ -1,9 +1,12 @@
-"""Persistence: one index directory holding a manifest, a SQLite store and saved FAISS vectors.
+"""Persistence: where an index lives and how it is read and written.
 
-The rest of the system talks to :class:`IndexDirectory` and the :class:`Snapshot` it hands out.
+Two engines keep one contract (:mod:`index.backend`): a local directory (a manifest, a SQLite store and
+saved FAISS vectors: :class:`IndexDirectory` and the :class:`Snapshot` it hands out) and Milvus
+(:mod:`index.milvus`). The rest of the system opens an index with :func:`open_index`.
 """
 from __future__ import annotations
 
+from index.backend import IndexBackend, IndexReader, IndexWriter, is_milvus, open_index, stored_settings
 from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
 from index.manifest import IndexSettings, Manifest
@@ -12,6 +15,9 @@ from index.vectors import FaissIndex, VectorIndex, create_vector_index
 
 __all__ = [
     "CheckReport",
+    "IndexBackend",
+    "IndexReader",
+    "IndexWriter",
     "FaissIndex",
     "IndexDirectory",
     "IndexSettings",
@@ -21,4 +27,7 @@ __all__ = [
     "VectorIndex",
     "Writer",
     "create_vector_index",
+    "is_milvus",
+    "open_index",
+    "stored_settings",
 ]

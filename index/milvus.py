@@ -8,7 +8,8 @@ Collections, all prefixed with the index's name:
 * ``_chunks``: chunk text, offsets, the dense vector and a BM25 sparse vector that Milvus computes
   itself from the title and text (a ``Function`` of type BM25; standard tokenizer, lowercase, English
   stemmer and stop words);
-* ``_sentences``: each chunk's sentences with their offsets and vectors.
+* ``_sentences``: each chunk's sentences, offsets and vectors packed into text (:mod:`index.sentence_pack`),
+  keyed by chunk id: one primary-key lookup per question, and no sentence vectors held in memory.
 
 Milvus has no transaction across collections, so a write never changes what readers see until one
 row switches: a document's chunks, sentences and text are written under a new version, then its
@@ -24,7 +25,6 @@ import contextlib
 import json
 import logging
 import os
-import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -33,27 +33,18 @@ import numpy as np
 
 from index.check import CheckReport
 from index.manifest import IndexSettings
-from index.milvus_schema import MAX_VARCHAR, NO_VECTOR, create_collections, read_settings
+from index.milvus_schema import BATCH, PRIMARY_KEYS, create_collections, in_filter, quote, read_settings
+from index.milvus_writer import MilvusWriter
+from index.sentence_pack import unpack_sentences
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
 from rag.errors import IndexMismatchError, IndexStoreError
-from rag.types import Chunk, Document, DocumentInfo, Exclusion
+from rag.types import Document, DocumentInfo, Exclusion
 
-__all__ = ["MilvusIndex", "MilvusReader", "MilvusWriter"]
+__all__ = ["MilvusIndex", "MilvusReader"]
 
 logger = logging.getLogger(__name__)
 
-_PIECE_CHARS = 16_000  # 4 bytes per character at most: a piece always fits
-_TEXT_CHARS = 15_000  # a chunk's text (at most a few thousand characters in practice)
-_BATCH = 1_000  # ids per "in [...]" filter
-
-
-def _quote(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _in(field: str, values: list[Any]) -> str:
-    return f"{field} in {json.dumps(values, ensure_ascii=False)}"
 
 
 def _connect(location: str) -> tuple[Any, str]:
@@ -88,6 +79,7 @@ class MilvusIndex:
         self._prefix = prefix
         self.settings = settings
         self.location = location
+        self.embedded = location.startswith("milvus-lite:")
         self._reader = MilvusReader(self)
 
     def name(self, collection: str) -> str:
@@ -151,15 +143,15 @@ class MilvusIndex:
         kwargs = {"limit": limit} if limit is not None else {}
         return self._client.query(self.name(collection), filter=expr, output_fields=fields, **kwargs)
 
-    def query_in(self, collection: str, field: str, values: list[Any], fields: list[str], extra: str = "") -> list[dict]:
+    def queryin_filter(self, collection: str, field: str, values: list[Any], fields: list[str], extra: str = "") -> list[dict]:
         rows: list[dict] = []
-        for i in range(0, len(values), _BATCH):
-            expr = _in(field, values[i:i + _BATCH]) + (f" and {extra}" if extra else "")
+        for i in range(0, len(values), BATCH):
+            expr = in_filter(field, values[i:i + BATCH]) + (f" and {extra}" if extra else "")
             rows += self.query(collection, expr, fields)
         return rows
 
     def current_versions(self, doc_ids: list[str]) -> dict[str, int]:
-        rows = self.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "version"])
+        rows = self.queryin_filter("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "version"])
         return {r["doc_id"]: int(r["version"]) for r in rows}
 
     def count(self, collection: str, expr: str = "") -> int:
@@ -179,7 +171,7 @@ class MilvusIndex:
             current = {r["doc_id"]: int(r["version"])
                        for r in self.query("documents", 'doc_id != ""', ["doc_id", "version"])}
         found = {}
-        for collection, key in (("chunks", "chunk_id"), ("sentences", "sentence_id"), ("texts", "piece_id")):
+        for collection, key in PRIMARY_KEYS:
             rows = self.query(collection, 'doc_id != ""', [key, "doc_id", "version"])
             found[collection] = [r[key] for r in rows if current.get(r["doc_id"]) != int(r["version"])]
         return found
@@ -203,8 +195,8 @@ class MilvusIndex:
 
     def repair(self) -> CheckReport:
         for collection, keys in self._orphans().items():
-            for i in range(0, len(keys), _BATCH):
-                self._client.delete(self.name(collection), ids=keys[i:i + _BATCH])
+            for i in range(0, len(keys), BATCH):
+                self._client.delete(self.name(collection), ids=keys[i:i + BATCH])
         return self.check()
 
 
@@ -244,17 +236,20 @@ class MilvusReader:
         return np.abs(scores), ids  # milvus-lite reports BM25 negated; a server positive: the order is the same
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
-        rows = self._index.query_in("sentences", "chunk_id", [int(c) for c in chunk_ids],
-                                    ["sentence_id", "chunk_id", "char_start", "char_end", "vector"])
-        grouped: dict[int, list[dict]] = {}
-        for row in sorted(rows, key=lambda r: r["sentence_id"]):
-            grouped.setdefault(int(row["chunk_id"]), []).append(row)
-        return {chunk_id: ([(int(r["char_start"]), int(r["char_end"])) for r in group],
-                           np.array([r["vector"] for r in group], dtype=np.float32))
-                for chunk_id, group in grouped.items()}
+        """One primary-key lookup of each chunk's first piece (and another for the rare chunk with more)."""
+        wanted = sorted({int(c) for c in chunk_ids})
+        rows = self._index.queryin_filter("sentences", "key", [f"{c}.0" for c in wanted], ["key", "chunk_id", "pieces", "data"])
+        more = [f"{r['chunk_id']}.{n}" for r in rows for n in range(1, int(r["pieces"]))]
+        rows += self._index.queryin_filter("sentences", "key", more, ["key", "chunk_id", "pieces", "data"]) if more else []
+        pieces: dict[int, list[tuple[int, str]]] = {}
+        for r in rows:
+            pieces.setdefault(int(r["chunk_id"]), []).append((int(r["key"].rsplit(".", 1)[1]), r["data"]))
+        dimension = self.settings.dimension
+        return {chunk_id: unpack_sentences([data for _, data in sorted(parts)], dimension)
+                for chunk_id, parts in pieces.items()}
 
     def _stored(self, rows: list[dict]) -> list[StoredChunk]:
-        docs = {r["doc_id"]: r for r in self._index.query_in(
+        docs = {r["doc_id"]: r for r in self._index.queryin_filter(
             "documents", "doc_id", sorted({r["doc_id"] for r in rows}), ["doc_id", "version", "title", "source", "meta"])}
         out = []
         for r in rows:
@@ -270,20 +265,20 @@ class MilvusReader:
     _CHUNK_FIELDS = ["chunk_id", "doc_id", "version", "ordinal", "char_start", "char_end", "text"]
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
-        rows = self._index.query_in("chunks", "chunk_id", [int(c) for c in chunk_ids], self._CHUNK_FIELDS)
+        rows = self._index.queryin_filter("chunks", "chunk_id", [int(c) for c in chunk_ids], self._CHUNK_FIELDS)
         return {c.chunk_id: c for c in self._stored(rows)}
 
     def document_chunks(self, doc_id: str) -> list[StoredChunk]:
-        rows = self._index.query("chunks", f"doc_id == {_quote(doc_id)}", self._CHUNK_FIELDS)
+        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)}", self._CHUNK_FIELDS)
         return sorted(self._stored(rows), key=lambda c: c.ordinal)
 
     def document(self, doc_id: str) -> Document | None:
-        rows = self._index.query("documents", f"doc_id == {_quote(doc_id)}",
+        rows = self._index.query("documents", f"doc_id == {quote(doc_id)}",
                                  ["doc_id", "version", "title", "source", "meta"])
         if not rows:
             return None
         row = rows[0]
-        pieces = self._index.query("texts", f"doc_id == {_quote(doc_id)} and version == {int(row['version'])}",
+        pieces = self._index.query("texts", f"doc_id == {quote(doc_id)} and version == {int(row['version'])}",
                                    ["n", "text"])
         meta = json.loads(row["meta"])
         return Document(doc_id=doc_id, text="".join(p["text"] for p in sorted(pieces, key=lambda p: p["n"])),
@@ -304,95 +299,3 @@ class MilvusReader:
                                     metadata=meta.get("metadata") or {},
                                     pages=len(meta["page_starts"]) if meta.get("page_starts") else None))
         return out
-
-
-class MilvusWriter:
-    """One write: new versions written aside, switched on at ``commit``, old versions removed after."""
-
-    def __init__(self, index: MilvusIndex) -> None:
-        self._index = index
-        self._client = index._client
-        self._switch: list[dict] = []  # documents rows to upsert at commit
-        self._drop: list[str] = []  # documents to delete at commit
-        self._written: list[tuple[str, int]] = []  # (doc_id, version) rows written, removed on abort
-        self._done = False
-
-    def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
-        rows = self._index.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "content_hash"])
-        return {r["doc_id"]: r["content_hash"] for r in rows}
-
-    def _current_chunk_ids(self, doc_id: str) -> list[int] | None:
-        versions = self._index.current_versions([doc_id])
-        if doc_id not in versions:
-            return None
-        rows = self._index.query("chunks", f"doc_id == {_quote(doc_id)} and version == {versions[doc_id]}", ["chunk_id"])
-        return sorted(int(r["chunk_id"]) for r in rows)
-
-    def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
-            sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:
-        removed = self._current_chunk_ids(doc.doc_id) or []
-        version = time.time_ns()
-        self._written.append((doc.doc_id, version))
-        name = self._index.name
-        pieces = [doc.text[i:i + _PIECE_CHARS] for i in range(0, len(doc.text), _PIECE_CHARS)] or [""]
-        self._client.insert(name("texts"), [{"piece_id": f"{doc.doc_id}\x1f{version}\x1f{n}", "doc_id": doc.doc_id,
-                                             "version": version, "n": n, "text": piece, "v": NO_VECTOR}
-                                            for n, piece in enumerate(pieces)])
-        vectors = np.asarray(vectors, dtype=np.float32)
-        title = doc.title[:2_000]
-        rows = [{"doc_id": doc.doc_id, "version": version, "ordinal": c.ordinal, "char_start": c.char_start,
-                 "char_end": c.char_end, "n_tokens": c.n_tokens, "text": c.text[:_TEXT_CHARS],
-                 "body": f"{title}\n{c.text}"[:_TEXT_CHARS], "dense": v.tolist()} for c, v in zip(chunks, vectors, strict=True)]
-        ids = [int(i) for i in self._client.insert(name("chunks"), rows)["ids"]] if rows else []
-        sentence_rows = [{"chunk_id": chunk_id, "doc_id": doc.doc_id, "version": version, "char_start": a, "char_end": b,
-                          "vector": np.asarray(v, dtype=np.float32).tolist()}
-                         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True)
-                         for (a, b), v in zip(spans, span_vectors, strict=True)]
-        for i in range(0, len(sentence_rows), _BATCH):
-            self._client.insert(name("sentences"), sentence_rows[i:i + _BATCH])
-        meta = json.dumps({"metadata": doc.metadata, "page_starts": list(doc.page_starts) if doc.page_starts else None,
-                           "excluded": [[e.start, e.end, e.reason] for e in doc.excluded]}, ensure_ascii=False)
-        if len(meta.encode()) > MAX_VARCHAR:
-            raise IndexStoreError(f"{doc.source}: its metadata and page list take more than 64 kB")
-        self._switch = [r for r in self._switch if r["doc_id"] != doc.doc_id]
-        self._drop = [d for d in self._drop if d != doc.doc_id]
-        self._switch.append({"doc_id": doc.doc_id, "version": version, "title": doc.title, "source": doc.source,
-                             "content_hash": content_hash, "meta": meta, "n_chars": len(doc.text),
-                             "n_chunks": len(ids), "added_at": time.time(), "v": NO_VECTOR})
-        return removed
-
-    def delete(self, doc_id: str) -> list[int] | None:
-        removed = self._current_chunk_ids(doc_id)
-        self._switch = [r for r in self._switch if r["doc_id"] != doc_id]
-        if removed is not None:
-            self._drop.append(doc_id)
-        return removed
-
-    def commit(self) -> None:
-        name = self._index.name
-        if self._switch:
-            self._client.upsert(name("documents"), self._switch)  # the switch: new versions in force
-        if self._drop:
-            self._client.delete(name("documents"), filter=_in("doc_id", self._drop))
-        # Then what no document points to any more: the old versions, and the dropped documents' rows.
-        current = {row["doc_id"]: row["version"] for row in self._switch}
-        touched = sorted({*current, *self._drop})
-        for collection, key in (("chunks", "chunk_id"), ("sentences", "sentence_id"), ("texts", "piece_id")):
-            rows = self._index.query_in(collection, "doc_id", touched, [key, "doc_id", "version"])
-            stale = [r[key] for r in rows if current.get(r["doc_id"]) != int(r["version"])]
-            for i in range(0, len(stale), _BATCH):
-                self._client.delete(name(collection), ids=stale[i:i + _BATCH])
-        if self._switch or self._drop:
-            self._client.upsert(name("manifest"), [{"key": "writes", "value": str(self._index.writes() + 1),
-                                                    "v": NO_VECTOR}])
-        self._done = True
-
-    def _abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        for doc_id, version in self._written:  # never switched on: remove them (a crash leaves them to repair)
-            for collection in ("chunks", "sentences", "texts"):
-                with contextlib.suppress(Exception):
-                    self._client.delete(self._index.name(collection),
-                                        filter=f"doc_id == {_quote(doc_id)} and version == {version}")

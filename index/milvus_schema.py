@@ -9,16 +9,32 @@ from typing import Any
 
 from index.lexical import STOPWORDS
 from index.manifest import SCHEMA_VERSION, IndexSettings
+from rag.errors import IndexStoreError
 
-__all__ = ["MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "create_collections", "read_settings"]
+__all__ = ["LAYOUT", "MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "PRIMARY_KEYS", "BATCH", "quote", "in_filter",
+           "create_collections", "read_settings"]
 
 MAX_VARCHAR = 65_535  # bytes
+# The collections' layout: 2 packs each chunk's sentences into one row (1 kept a row per sentence).
+LAYOUT = 2
 _ID_CHARS = 1_024
 # Stop words are removed before stemming: after it "was" is "wa" and no longer matches the list.
 _ANALYZER = {"tokenizer": "standard",
              "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)},
                         {"type": "stemmer", "language": "english"}]}
 NO_VECTOR = [0.0, 0.0]  # collections without vectors still need a vector field
+BATCH = 1_000  # ids per "in [...]" filter
+# The collections a document version writes rows to, with each one's primary key.
+PRIMARY_KEYS = (("chunks", "chunk_id"), ("sentences", "key"), ("texts", "piece_id"))
+
+
+def quote(value: str) -> str:
+    """A string literal for a Milvus filter expression."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def in_filter(field: str, values: list[Any]) -> str:
+    return f"{field} in {json.dumps(values, ensure_ascii=False)}"
 
 
 def create_collections(client: Any, prefix: str, settings: IndexSettings) -> None:
@@ -78,13 +94,13 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
                {"dense": ("FLAT", "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")},
                functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["body"],
                                    output_field_names=["sparse"])], auto_id=True)
-    collection("sentences", [("sentence_id", DataType.INT64, {"is_primary": True}),
+    # Each chunk's sentences, packed (index.sentence_pack): key "<chunk_id>.<n>", piece 0 always there.
+    collection("sentences", [("key", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
                              ("chunk_id", DataType.INT64, {}), ("doc_id", DataType.VARCHAR, ident),
-                             ("version", DataType.INT64, {}), ("char_start", DataType.INT64, {}),
-                             ("char_end", DataType.INT64, {}),
-                             ("vector", DataType.FLOAT_VECTOR, {"dim": settings.dimension})],
-               {"vector": ("FLAT", "IP")}, auto_id=True)
-    manifest = {"schema_version": SCHEMA_VERSION, "settings": asdict(settings), "created_at": time.time()}
+                             ("version", DataType.INT64, {}), ("pieces", DataType.INT64, {}),
+                             ("data", DataType.VARCHAR, varchar), no_vector],
+               {"v": ("FLAT", "L2")})
+    manifest = {"schema_version": SCHEMA_VERSION, "layout": LAYOUT, "settings": asdict(settings), "created_at": time.time()}
     c.upsert(f"{prefix}_manifest", [{"key": "manifest", "value": json.dumps(manifest), "v": NO_VECTOR},
                                      {"key": "writes", "value": "0", "v": NO_VECTOR}])
 
@@ -106,4 +122,7 @@ def read_settings(client: Any, prefix: str) -> IndexSettings | None:
     if not rows:
         return None
     body = json.loads(rows[0]["value"])
+    if body.get("layout", 1) != LAYOUT:
+        raise IndexStoreError(f"the Milvus index {prefix!r} has collection layout {body.get('layout', 1)}; this version "
+                              f"reads layout {LAYOUT}: re-ingest the documents into a new index name")
     return IndexSettings(**body["settings"])

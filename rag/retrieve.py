@@ -11,7 +11,9 @@ recall@1 0.85 against 0.75 for plain reciprocal rank fusion of chunk-dense and B
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -65,6 +67,14 @@ class Retriever:
         self.weights = dict(FUSION_WEIGHTS if weights is None else weights)
         if set(self.weights) != set(SIGNALS):
             raise ValueError(f"weights must name exactly the signals {SIGNALS}")
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="retrieve")
+            return self._pool
 
     def _signal(self, name: str, snapshot: Snapshot, question: str, vector: np.ndarray | None,
                 n: int) -> tuple[dict[int, float], float]:
@@ -102,8 +112,12 @@ class Retriever:
         if mode not in RETRIEVAL_MODES:
             raise ValueError(f"mode must be one of {RETRIEVAL_MODES}, not {mode!r}")
         n = max(self.candidates, k)
-        signals = {name: self._signal(name, snapshot, question, query_vector, n)
-                   for name in _MODE_SIGNALS[mode] if name != "sentence"}
+        searched = [name for name in _MODE_SIGNALS[mode] if name != "sentence"]
+        # Dense and lexical search side by side: on a remote engine each is a round trip.
+        futures = {name: self._executor().submit(self._signal, name, snapshot, question, query_vector, n)
+                   for name in searched[1:]}
+        signals = {searched[0]: self._signal(searched[0], snapshot, question, query_vector, n)}
+        signals.update({name: future.result() for name, future in futures.items()})
         pool = sorted(set().union(*(found for found, _ in signals.values())))
         if pool and "sentence" in _MODE_SIGNALS[mode]:
             signals["sentence"] = self._best_sentences(snapshot, pool, query_vector, sentences)

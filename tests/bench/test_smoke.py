@@ -68,3 +68,37 @@ def test_writes_are_timed_at_two_sizes_after_a_bulk_ingest(smoke):
         assert 0 < row["add_one_s"]["median"] <= row["add_one_s"]["max"]
         assert 0 < row["delete_one_s"]["median"] <= row["delete_one_s"]["max"]
     assert writes["add_ratio_large_vs_small"] > 0
+
+
+def test_scale_builds_milvus_index_types_beside_faiss(smoke):
+    pytest.importorskip("pymilvus")
+    rows = {r["index_type"]: r for r in smoke["scale"]["rows"] if r.get("engine") == "milvus-lite"}
+    assert set(rows) == {"FLAT", "IVF_SQ8", "HNSW"}
+    assert rows["FLAT"]["recall"] == 1.0  # exact, as the FAISS flat row it is scored against
+    assert all(0 < r["recall"] <= 1 and r["p50_ms"] > 0 and r["build_s"] > 0 for r in rows.values())
+    assert any(t["target"].startswith("Milvus: recall@10") for t in smoke["targets"])
+
+
+def test_existing_indexes_are_measured_back_to_back(tmp_path):
+    pytest.importorskip("pymilvus")
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+
+    records = [{"id": f"d{i}", "title": f"Doc {i}", "text": f"The river number {i} flows north. It is long."}
+               for i in range(20)]
+    locations = [str(tmp_path / "local"), f"milvus-lite:{tmp_path / 'lite.db'}"]
+    for location in locations:
+        pipeline = Pipeline.open(location, embedder=HashEmbedder())
+        for record in records:
+            pipeline.ingest_record(record)
+        pipeline.directory.close()
+    out = tmp_path / "out"
+    args = ["bench", "--smoke", "--out", str(out), "--squad", str(SQUAD_FILE)]
+    assert main(args + [arg for location in locations for arg in ("--existing-index", location)]) == 0
+    results = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [r["index"] for r in results["by_index"]] == locations
+    for found in results["by_index"]:
+        assert found["footprint"]["chunks"] == 20
+        assert all(run["errors"] == 0 and run["requests"] > 0 for run in found["http"]["runs"])
+    [compared] = [t for t in results["targets"] if "minus local" in t["target"]]
+    assert compared["value"] is not None

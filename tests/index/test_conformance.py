@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Pipeline
@@ -104,6 +105,28 @@ def test_a_long_document_with_pages_and_exclusions_round_trips_exactly(pipeline)
     assert all(text[c.char_start:c.char_end] == c.text for c in chunks)
     assert {c.page_of(c.char_start) for c in chunks} == {1, 2}
     assert not any("desk@example.org" in c.text for c in chunks)
+
+
+def test_a_chunk_of_many_short_sentences_keeps_every_sentence_and_vector(tmp_path):
+    """~120 sentences in a chunk or two (several packed pieces in Milvus): the same offsets and vectors
+    (to float16's precision) from every engine."""
+    text = " ".join(f"Go {n}." for n in range(120))
+    found = {}
+    for engine in ENGINES:
+        if engine == "milvus-lite":
+            pytest.importorskip("pymilvus")
+        pipeline = Pipeline.open(location(engine, tmp_path / engine), embedder=HashEmbedder())
+        pipeline.ingest_record({"id": "terse", "title": "Terse", "text": text})
+        snapshot = pipeline.directory.snapshot()
+        chunks = snapshot.document_chunks("terse")
+        sentences = snapshot.sentences([c.chunk_id for c in chunks])
+        found[engine] = ([sentences[c.chunk_id][0] for c in chunks], [sentences[c.chunk_id][1] for c in chunks])
+        pipeline.directory.close()
+    spans, vectors = found["local"]
+    assert sum(len(s) for s in spans) >= 120 and all(text[a:b].startswith("Go ") for s in spans for a, b in s)
+    other_spans, other_vectors = found[ENGINES[1]]
+    assert other_spans == spans
+    assert all(np.abs(x - y).max() < 2e-3 for x, y in zip(vectors, other_vectors, strict=True))
 
 
 def test_a_write_that_fails_before_commit_leaves_nothing_visible(pipeline):

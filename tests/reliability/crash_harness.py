@@ -139,7 +139,7 @@ def worker(index_dir: str, start: int, embed_delay: float) -> None:
     import index.directory
     from index.directory import Writer
     from index.live import LiveVectors
-    from index.milvus import MilvusWriter
+    from index.milvus_writer import MilvusWriter
     from index.store import Store
     from rag import Pipeline
     from rag.hash_embedder import HashEmbedder
