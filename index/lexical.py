@@ -1,19 +1,54 @@
-"""The lexical query: the question's words (stop words left out) for SQLite FTS5, which stems them."""
+"""Words for lexical search: the question's words for SQLite FTS5 (which stems them itself), and
+stemmed terms for engines whose own analyzer we do not trust to stem (Milvus).
+
+FTS5's ``porter`` tokenizer over ``unicode61`` splits on non-word characters, folds accents and
+stems. milvus-lite's analyzer ignores a ``stemmer`` filter, and a server's analyzers differ by
+version, so the Milvus engine indexes and asks with :func:`stemmed_terms` and lets its analyzer
+only split on spaces: the same terms on milvus-lite and on any server.
+"""
 from __future__ import annotations
 
 import re
+import threading
+import unicodedata
 
-__all__ = ["STOPWORDS", "lexical_query"]
+__all__ = ["STOPWORDS", "lexical_query", "stemmed_terms", "lexical_text"]
 
 # English stop words (those of bm25s, which this index used before FTS5): left out of queries.
 STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
 there these they this to was will with""".split())
-_QUERY_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 32
+_local = threading.local()  # a PyStemmer stemmer is not to be shared between threads
 
 
 def lexical_query(question: str) -> str | None:
     """An FTS5 query matching any of the question's words (stop words left out), or None if it has none."""
-    words = [w for w in _QUERY_WORD.findall(question.lower()) if w not in STOPWORDS]
+    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS]
     terms = list(dict.fromkeys(words))[:_MAX_QUERY_TERMS]
     return " OR ".join(f'"{w}"' for w in terms) or None
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def stemmed_terms(text: str, *, fold_accents: bool = False) -> list[str]:
+    """Lower-cased word tokens, stop words left out, Snowball-stemmed (optionally accents folded first)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    lowered = _fold(text.lower()) if fold_accents else text.lower()
+    return stemmer.stemWords([w for w in _WORD.findall(lowered) if w not in STOPWORDS])
+
+
+def lexical_text(text: str, *, query: bool = False) -> str:
+    """``text`` as space-separated stemmed terms, accents folded, as FTS5 would index it; a query keeps
+    each term once (FTS5 scores a term once however often the question repeats it)."""
+    terms = stemmed_terms(text, fold_accents=True)
+    if query:
+        terms = list(dict.fromkeys(terms))[:_MAX_QUERY_TERMS]
+    return " ".join(terms)

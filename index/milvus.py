@@ -6,8 +6,8 @@ Collections, all prefixed with the index's name:
 * ``_documents``: one row per document, with the **version** currently in force;
 * ``_texts``: each document version's full text in pieces (a ``VARCHAR`` holds at most 65,535 bytes);
 * ``_chunks``: chunk text, offsets, the dense vector and a BM25 sparse vector that Milvus computes
-  itself from the title and text (a ``Function`` of type BM25; standard tokenizer, lowercase, English
-  stemmer and stop words);
+  itself (a ``Function`` of type BM25, with the index's k1 and b) from the title and text as stemmed
+  terms (:func:`index.lexical.lexical_text`; questions are asked the same way);
 * ``_sentences``: each chunk's sentences, offsets and vectors packed into text (:mod:`index.sentence_pack`),
   keyed by chunk id: one primary-key lookup per question, and no sentence vectors held in memory.
 
@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from index.check import CheckReport
+from index.lexical import lexical_text
 from index.manifest import IndexSettings
 from index.milvus_schema import BATCH, PRIMARY_KEYS, create_collections, in_filter, quote, read_settings
 from index.milvus_writer import MilvusWriter
@@ -41,10 +43,19 @@ from index.store import StoredChunk
 from rag.errors import IndexMismatchError, IndexStoreError
 from rag.types import Document, DocumentInfo, Exclusion
 
-__all__ = ["MilvusIndex", "MilvusReader"]
+__all__ = ["MilvusIndex", "MilvusReader", "ORPHAN_GRACE_S"]
+
+ORPHAN_GRACE_S = 600.0  # no write runs this long between writing its rows and switching them on
+_SCAN_BATCH = 5_000
 
 logger = logging.getLogger(__name__)
 
+
+
+def _no_session_ts(record: logging.LogRecord) -> bool:
+    """milvus-lite has no session timestamp for query iterators; pymilvus falls back to its own
+    clock (right for one process) and warns on every scan: not worth a line in the user's log."""
+    return "mvccTs" not in record.getMessage()
 
 
 def _connect(location: str) -> tuple[Any, str]:
@@ -52,6 +63,9 @@ def _connect(location: str) -> tuple[Any, str]:
     from pymilvus import MilvusClient
 
     if location.startswith("milvus-lite:"):
+        iterator_log = logging.getLogger("pymilvus.client.iterator.query_iterator")
+        if _no_session_ts not in iterator_log.filters:
+            iterator_log.addFilter(_no_session_ts)
         path = location.removeprefix("milvus-lite:")
         if not path.endswith(".db"):
             raise IndexStoreError(f"{location}: a milvus-lite index is a file whose name ends in .db")
@@ -80,6 +94,8 @@ class MilvusIndex:
         self.settings = settings
         self.location = location
         self.embedded = location.startswith("milvus-lite:")
+        # repair leaves rows of writes younger than this: another replica may be about to switch them on
+        self.orphan_grace_s = ORPHAN_GRACE_S
         self._reader = MilvusReader(self)
 
     def name(self, collection: str) -> str:
@@ -143,7 +159,7 @@ class MilvusIndex:
         kwargs = {"limit": limit} if limit is not None else {}
         return self._client.query(self.name(collection), filter=expr, output_fields=fields, **kwargs)
 
-    def queryin_filter(self, collection: str, field: str, values: list[Any], fields: list[str], extra: str = "") -> list[dict]:
+    def query_in(self, collection: str, field: str, values: list[Any], fields: list[str], extra: str = "") -> list[dict]:
         rows: list[dict] = []
         for i in range(0, len(values), BATCH):
             expr = in_filter(field, values[i:i + BATCH]) + (f" and {extra}" if extra else "")
@@ -151,7 +167,7 @@ class MilvusIndex:
         return rows
 
     def current_versions(self, doc_ids: list[str]) -> dict[str, int]:
-        rows = self.queryin_filter("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "version"])
+        rows = self.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "version"])
         return {r["doc_id"]: int(r["version"]) for r in rows}
 
     def count(self, collection: str, expr: str = "") -> int:
@@ -164,27 +180,42 @@ class MilvusIndex:
 
     # ---- checking ----
 
-    def _orphans(self, current: dict[str, int] | None = None) -> dict[str, list]:
-        """Rows of versions no document points to (a write cut short), per collection, by primary key;
-        ``current``: each document's version in force, when the caller has read it already."""
+    def scan(self, collection: str, fields: list[str], expr: str = 'doc_id != ""') -> list[dict]:
+        """Every matching row, read in batches (a server answers one query with at most 16,384 rows)."""
+        iterator = self._client.query_iterator(self.name(collection), batch_size=_SCAN_BATCH, filter=expr,
+                                               output_fields=fields)
+        rows: list[dict] = []
+        try:
+            while batch := iterator.next():
+                rows += batch
+        finally:
+            iterator.close()
+        return rows
+
+    def _orphans(self, current: dict[str, int] | None = None, *, older_than_s: float = 0.0) -> dict[str, list]:
+        """Rows of versions no document points to (a write in progress, or cut short), per collection, by
+        primary key; only those written more than ``older_than_s`` ago. ``current``: each document's
+        version in force, when the caller has read it already."""
         if current is None:
-            current = {r["doc_id"]: int(r["version"])
-                       for r in self.query("documents", 'doc_id != ""', ["doc_id", "version"])}
+            current = {r["doc_id"]: int(r["version"]) for r in self.scan("documents", ["doc_id", "version"])}
+        before = time.time_ns() - int(older_than_s * 1e9)  # a version is the time it was written
         found = {}
         for collection, key in PRIMARY_KEYS:
-            rows = self.query(collection, 'doc_id != ""', [key, "doc_id", "version"])
-            found[collection] = [r[key] for r in rows if current.get(r["doc_id"]) != int(r["version"])]
+            rows = self.scan(collection, [key, "doc_id", "version"])
+            found[collection] = [r[key] for r in rows
+                                 if current.get(r["doc_id"]) != int(r["version"]) and int(r["version"]) < before]
         return found
 
     def check(self) -> CheckReport:
         problems = []
-        docs = {r["doc_id"]: r for r in self.query("documents", 'doc_id != ""', ["doc_id", "version", "n_chunks"])}
+        docs = {r["doc_id"]: r for r in self.scan("documents", ["doc_id", "version", "n_chunks"])}
         for collection, keys in self._orphans({d: int(r["version"]) for d, r in docs.items()}).items():
             if keys:
-                problems.append(f"{len(keys)} {collection} rows belong to no document's current version "
-                                "(a write cut short); `rag check --repair` removes them")
+                problems.append(f"{len(keys)} {collection} rows belong to no document's current version (a write "
+                                "in progress, or cut short); `rag check --repair` removes those older than "
+                                f"{self.orphan_grace_s:g} s")
         counts: dict[str, int] = {}
-        for r in self.query("chunks", 'doc_id != ""', ["doc_id", "version"]):
+        for r in self.scan("chunks", ["doc_id", "version"]):
             if r["doc_id"] in docs and int(docs[r["doc_id"]]["version"]) == int(r["version"]):
                 counts[r["doc_id"]] = counts.get(r["doc_id"], 0) + 1
         short = [d for d, row in docs.items() if counts.get(d, 0) != int(row["n_chunks"])]
@@ -194,7 +225,9 @@ class MilvusIndex:
         return CheckReport(self.writes(), len(docs), sum(counts.values()), problems)
 
     def repair(self) -> CheckReport:
-        for collection, keys in self._orphans().items():
+        """Delete orphan rows older than :attr:`orphan_grace_s` (younger ones may be a write in progress
+        in another process, which has not switched its document on yet)."""
+        for collection, keys in self._orphans(older_than_s=self.orphan_grace_s).items():
             for i in range(0, len(keys), BATCH):
                 self._client.delete(self.name(collection), ids=keys[i:i + BATCH])
         return self.check()
@@ -221,7 +254,7 @@ class MilvusReader:
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         result = self._index._client.search(self._index.name("chunks"), data=[data], anns_field=field, limit=k,
-                                            search_params={"metric_type": metric})
+                                            search_params={"metric_type": metric}, output_fields=["chunk_id"])
         hits = list(result[0])
         return (np.array([float(h["distance"]) for h in hits], dtype=np.float32),
                 np.array([int(h["chunk_id"]) for h in hits], dtype=np.int64))
@@ -230,17 +263,18 @@ class MilvusReader:
         return self._search(np.asarray(query_vector, dtype=np.float32).ravel().tolist(), "dense", "IP", k)
 
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if not query.strip():
+        terms = lexical_text(query, query=True)
+        if not terms:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores, ids = self._search(query, "sparse", "BM25", k)
+        scores, ids = self._search(terms, "sparse", "BM25", k)
         return np.abs(scores), ids  # milvus-lite reports BM25 negated; a server positive: the order is the same
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """One primary-key lookup of each chunk's first piece (and another for the rare chunk with more)."""
         wanted = sorted({int(c) for c in chunk_ids})
-        rows = self._index.queryin_filter("sentences", "key", [f"{c}.0" for c in wanted], ["key", "chunk_id", "pieces", "data"])
+        rows = self._index.query_in("sentences", "key", [f"{c}.0" for c in wanted], ["key", "chunk_id", "pieces", "data"])
         more = [f"{r['chunk_id']}.{n}" for r in rows for n in range(1, int(r["pieces"]))]
-        rows += self._index.queryin_filter("sentences", "key", more, ["key", "chunk_id", "pieces", "data"]) if more else []
+        rows += self._index.query_in("sentences", "key", more, ["key", "chunk_id", "pieces", "data"]) if more else []
         pieces: dict[int, list[tuple[int, str]]] = {}
         for r in rows:
             pieces.setdefault(int(r["chunk_id"]), []).append((int(r["key"].rsplit(".", 1)[1]), r["data"]))
@@ -249,7 +283,7 @@ class MilvusReader:
                 for chunk_id, parts in pieces.items()}
 
     def _stored(self, rows: list[dict]) -> list[StoredChunk]:
-        docs = {r["doc_id"]: r for r in self._index.queryin_filter(
+        docs = {r["doc_id"]: r for r in self._index.query_in(
             "documents", "doc_id", sorted({r["doc_id"] for r in rows}), ["doc_id", "version", "title", "source", "meta"])}
         out = []
         for r in rows:
@@ -265,7 +299,7 @@ class MilvusReader:
     _CHUNK_FIELDS = ["chunk_id", "doc_id", "version", "ordinal", "char_start", "char_end", "text"]
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
-        rows = self._index.queryin_filter("chunks", "chunk_id", [int(c) for c in chunk_ids], self._CHUNK_FIELDS)
+        rows = self._index.query_in("chunks", "chunk_id", [int(c) for c in chunk_ids], self._CHUNK_FIELDS)
         return {c.chunk_id: c for c in self._stored(rows)}
 
     def document_chunks(self, doc_id: str) -> list[StoredChunk]:
@@ -287,8 +321,8 @@ class MilvusReader:
                         excluded=tuple(Exclusion(*e) for e in meta.get("excluded") or ()))
 
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
-        rows = self._index.query("documents", 'doc_id != ""', ["doc_id", "title", "source", "n_chars", "n_chunks",
-                                                                "content_hash", "meta", "added_at"])
+        rows = self._index.scan("documents", ["doc_id", "title", "source", "n_chars", "n_chunks", "content_hash", "meta",
+                                              "added_at"])
         rows.sort(key=lambda r: (r["added_at"], r["doc_id"]))
         end = None if k is None else offset + k
         out = []

@@ -7,7 +7,6 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from index.lexical import STOPWORDS
 from index.manifest import SCHEMA_VERSION, IndexSettings
 from rag.errors import IndexStoreError
 
@@ -18,10 +17,9 @@ MAX_VARCHAR = 65_535  # bytes
 # The collections' layout: 2 packs each chunk's sentences into one row (1 kept a row per sentence).
 LAYOUT = 2
 _ID_CHARS = 1_024
-# Stop words are removed before stemming: after it "was" is "wa" and no longer matches the list.
-_ANALYZER = {"tokenizer": "standard",
-             "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS)},
-                        {"type": "stemmer", "language": "english"}]}
+# The body is stemmed terms already (index.lexical.lexical_text): the analyzer only splits them, the
+# same on milvus-lite (which ignores a stemmer filter) and on any server.
+_ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
 NO_VECTOR = [0.0, 0.0]  # collections without vectors still need a vector field
 BATCH = 1_000  # ids per "in [...]" filter
 # The collections a document version writes rows to, with each one's primary key.
@@ -56,7 +54,7 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
     c = client
 
     def collection(short_name: str, fields: list[tuple], vectors: dict[str, tuple[str, str]],
-                   functions: list[Any] = (), auto_id: bool = False) -> None:
+                   functions: list[Any] = (), auto_id: bool = False, params: dict | None = None) -> None:
         schema = c.create_schema(auto_id=auto_id, enable_dynamic_field=False)
         for field_name, dtype, options in fields:
             schema.add_field(field_name, dtype, **options)
@@ -64,7 +62,8 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
             schema.add_function(function)
         index_params = c.prepare_index_params()
         for field_name, (index_type, metric) in vectors.items():
-            index_params.add_index(field_name, index_type=index_type, metric_type=metric)
+            index_params.add_index(field_name, index_type=index_type, metric_type=metric,
+                                   params=(params or {}).get(field_name, {}))
         c.create_collection(f"{prefix}_{short_name}", schema=schema, index_params=index_params,
                             consistency_level="Strong")
 
@@ -93,7 +92,8 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
                           ("sparse", DataType.SPARSE_FLOAT_VECTOR, {})],
                {"dense": ("FLAT", "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")},
                functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["body"],
-                                   output_field_names=["sparse"])], auto_id=True)
+                                   output_field_names=["sparse"])], auto_id=True,
+               params={"sparse": {"bm25_k1": settings.bm25["k1"], "bm25_b": settings.bm25["b"]}})
     # Each chunk's sentences, packed (index.sentence_pack): key "<chunk_id>.<n>", piece 0 always there.
     collection("sentences", [("key", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
                              ("chunk_id", DataType.INT64, {}), ("doc_id", DataType.VARCHAR, ident),

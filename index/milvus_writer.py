@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.lexical import lexical_text
 from index.milvus_schema import BATCH, MAX_VARCHAR, NO_VECTOR, PRIMARY_KEYS, in_filter, quote
 from index.sentence_pack import pack_sentences
 from rag.errors import IndexStoreError
@@ -23,7 +24,13 @@ TEXT_CHARS = 15_000  # a chunk's text (at most a few thousand characters in prac
 
 
 class MilvusWriter:
-    """One write: new versions written aside, switched on at ``commit``, old versions removed after."""
+    """One write: new versions written aside, switched on at ``commit``, old versions removed after.
+
+    Writers in other processes (API replicas) may write at the same time: with no lock across them,
+    a writer deletes only the versions it saw in force and replaced, and its own superseded ones,
+    never rows another writer may be about to switch on. When two replace one document at once the
+    last switch wins and the other's rows become orphans for ``repair`` (which leaves young ones).
+    """
 
     def __init__(self, index: MilvusIndex) -> None:
         self._index = index
@@ -31,17 +38,26 @@ class MilvusWriter:
         self._switch: list[dict] = []  # documents rows to upsert at commit
         self._drop: list[str] = []  # documents to delete at commit
         self._written: list[tuple[str, int]] = []  # (doc_id, version) rows written, removed on abort
+        self._replaced: dict[str, set[int]] = {}  # versions this write takes out of force, per document
         self._done = False
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
-        rows = self._index.queryin_filter("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "content_hash"])
+        rows = self._index.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "content_hash"])
         return {r["doc_id"]: r["content_hash"] for r in rows}
 
     def _current_chunk_ids(self, doc_id: str) -> list[int] | None:
-        versions = self._index.current_versions([doc_id])
-        if doc_id not in versions:
+        """The chunks of the version in force (None: no such document), which this write will replace."""
+        pending = next((row["version"] for row in self._switch if row["doc_id"] == doc_id), None)
+        if pending is not None:  # written earlier in this write: it replaces that, and what that replaced
+            version: int | None = pending
+        elif doc_id in self._drop:
             return None
-        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)} and version == {versions[doc_id]}", ["chunk_id"])
+        else:
+            version = self._index.current_versions([doc_id]).get(doc_id)
+            if version is None:
+                return None
+        self._replaced.setdefault(doc_id, set()).add(version)
+        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)} and version == {version}", ["chunk_id"])
         return sorted(int(r["chunk_id"]) for r in rows)
 
     def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
@@ -58,7 +74,7 @@ class MilvusWriter:
         title = doc.title[:2_000]
         rows = [{"doc_id": doc.doc_id, "version": version, "ordinal": c.ordinal, "char_start": c.char_start,
                  "char_end": c.char_end, "n_tokens": c.n_tokens, "text": c.text[:TEXT_CHARS],
-                 "body": f"{title}\n{c.text}"[:TEXT_CHARS], "dense": v.tolist()} for c, v in zip(chunks, vectors, strict=True)]
+                 "body": lexical_text(f"{title}\n{c.text}")[:TEXT_CHARS], "dense": v.tolist()} for c, v in zip(chunks, vectors, strict=True)]
         ids = [int(i) for i in self._client.insert(name("chunks"), rows)["ids"]] if rows else []
         sentence_rows = []
         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
@@ -91,12 +107,11 @@ class MilvusWriter:
             self._client.upsert(name("documents"), self._switch)  # the switch: new versions in force
         if self._drop:
             self._client.delete(name("documents"), filter=in_filter("doc_id", self._drop))
-        # Then what no document points to any more: the old versions, and the dropped documents' rows.
-        current = {row["doc_id"]: row["version"] for row in self._switch}
-        touched = sorted({*current, *self._drop})
+        # Then the rows of the versions this write took out of force.
+        replaced = {doc_id: versions for doc_id, versions in self._replaced.items() if versions}
         for collection, key in PRIMARY_KEYS:
-            rows = self._index.queryin_filter(collection, "doc_id", touched, [key, "doc_id", "version"])
-            stale = [r[key] for r in rows if current.get(r["doc_id"]) != int(r["version"])]
+            rows = self._index.query_in(collection, "doc_id", sorted(replaced), [key, "doc_id", "version"]) if replaced else []
+            stale = [r[key] for r in rows if int(r["version"]) in replaced[r["doc_id"]]]
             for i in range(0, len(stale), BATCH):
                 self._client.delete(name(collection), ids=stale[i:i + BATCH])
         if self._switch or self._drop:

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import Stemmer
 
-from index.lexical import STOPWORDS
+from index.lexical import stemmed_terms
 
 __all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 
@@ -40,13 +39,11 @@ FEATURES = (
     "bias",
 )
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_stemmer = Stemmer.Stemmer("english")
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-worded, Snowball-stemmed word tokens: the words two texts share."""
-    return _stemmer.stemWords([w for w in _WORD.findall(text.lower()) if w not in STOPWORDS])
+    return stemmed_terms(text)
 
 
 _TYPE_PATTERNS = (

@@ -230,6 +230,7 @@ def verify_index(index_dir: Path | str, done: int, *, repaired: list[str] | None
     if is_milvus(index_dir) and report.problems and all("current version" in p for p in report.problems):
         if repaired is not None:
             repaired.extend(report.problems)
+        pipeline.directory.orphan_grace_s = 0  # the writer is dead: its young rows are orphans for sure
         report = pipeline.repair()
     problems += [f"check: {p}" for p in report.problems]
     infos = pipeline.documents()

@@ -1,0 +1,56 @@
+"""API replicas over one Milvus index: what milvus-lite allows here, and what needs a server.
+
+milvus-lite lets one process at a time open its file, so two ``rag serve`` processes (or
+``--workers N``) cannot share it: tested as a clear refusal. Two connections in one process stand
+in for two replicas here (tests/index/test_conformance.py: concurrent writers). With a server
+(``RAG_TEST_MILVUS_URI``), two real ``rag serve`` processes and a ``--workers 2`` one are tested:
+a write through one is read through the other by the very next request (Strong consistency).
+"""
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.api.servers import serve_process
+from tests.index.milvus_server import needs_server, server_location
+
+pytestmark = pytest.mark.integration
+
+
+def test_serve_refuses_several_workers_on_a_milvus_lite_file(tmp_path, capsys):
+    pytest.importorskip("pymilvus")
+    from ragcli.main import main
+
+    assert main(["--index", f"milvus-lite:{tmp_path / 'index.db'}", "serve", "--workers", "2"]) != 0
+    assert "one process" in capsys.readouterr().err
+
+
+@needs_server
+def test_a_write_through_one_replica_is_read_through_the_other_at_once(tmp_path):
+    with server_location() as where, \
+            serve_process(where, log_path=tmp_path / "a.log") as (first, _), \
+            serve_process(where, log_path=tmp_path / "b.log") as (second, _):
+        record = {"id": "fjord-1", "title": "Fjords", "text": "The Sognefjord is the longest fjord in Norway."}
+        started = time.monotonic()
+        assert httpx.post(f"{first}/documents", json=record, timeout=120).status_code == 201
+        seen = httpx.get(f"{second}/documents/fjord-1", timeout=30)
+        delay = time.monotonic() - started
+        assert seen.status_code == 200 and seen.json()["text"] == record["text"]  # the very next read
+        answer = httpx.post(f"{second}/ask", json={"question": "Which fjord is the longest in Norway?"}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["passages"][0]["citation"]["doc_id"] == "fjord-1"
+        assert httpx.delete(f"{second}/documents/fjord-1", timeout=30).status_code == 204
+        assert httpx.get(f"{first}/documents/fjord-1", timeout=30).status_code == 404
+        assert delay < 60  # the write itself (embedding) included; visibility adds no wait
+
+
+@needs_server
+def test_several_workers_serve_one_milvus_index(tmp_path):
+    with server_location() as where, \
+            serve_process(where, log_path=tmp_path / "w.log", extra_args=("--workers", "2")) as (base, _):
+        for n in range(6):  # spread over both workers; each reads what any wrote
+            record = {"id": f"note-{n}", "text": f"Note {n}: the ferry to island {n} leaves at {n + 6} o'clock."}
+            assert httpx.post(f"{base}/documents", json=record, timeout=120).status_code == 201
+            listed = httpx.get(f"{base}/documents", timeout=30).json()
+            assert {d["doc_id"] for d in listed["data"]} >= {f"note-{i}" for i in range(n + 1)}
