@@ -1,6 +1,6 @@
 """Every failure as ``{"error": {"code": ..., "message": ...}}`` with a fitting status.
 
-Library errors (:class:`rag.errors.RagError`) keep their ``code``; request validation, malformed
+Library errors (:class:`domain.errors.RagError`) keep their ``code``; request validation, malformed
 JSON, unknown routes and oversized bodies get codes of their own. Bad input is always a 4xx; a 5xx
 means the service itself is broken (its index or model), never the request.
 """
@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import (DocumentError, DocumentNotFoundError, IndexLockedError, IndexStoreError, InvalidQuestionError,
+from domain.errors import (DocumentError, DocumentNotFoundError, IndexLockedError, IndexStoreError, InvalidQuestionError,
                         ModelError, RagError, UnsupportedFormatError)
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers", "validation_message"]

@@ -9,12 +9,14 @@ Sections (each measures and reports; none asserts a time):
 - **answering**: ``ask`` latency in-process (with a per-stage breakdown and a profile), and over HTTP
   against a real ``rag serve`` at concurrency 1, 8 and 32.
 - **footprint**: the server's peak RSS, the index size on disk, process start to ``/readyz``.
-- **scale**: vector search alone over 1,000,000 synthetic 384-d vectors, flat against IVF-SQ8.
+- **writes**: adding and deleting one document at two index sizes (the hash embedder).
+- **scale**: vector search alone over 1,000,000 synthetic 384-d vectors: FAISS flat and IVF-SQ8, and
+  Milvus's FLAT, IVF_SQ8 and HNSW in milvus-lite.
 
 ``--smoke`` runs every section on tiny inputs with the fake embedder, in seconds (what CI runs).
 """
 from __future__ import annotations
 
-from bench.cli import main, run_benchmark
+from bench.cli import add_arguments, main, run_and_report, run_benchmark
 
-__all__ = ["main", "run_benchmark"]
+__all__ = ["main", "run_benchmark", "run_and_report", "add_arguments"]

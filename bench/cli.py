@@ -55,12 +55,12 @@ def _embedders(smoke: bool) -> tuple[dict[str, Any], dict[str, float]]:
     """``default`` (what rag ingest/serve use), ``int8`` and the ``torch`` reference, with load times."""
     loads: dict[str, float] = {}
     if smoke:
-        from rag.hash_embedder import HashEmbedder
+        from rag import HashEmbedder
 
         fake = HashEmbedder()
         fake.backend = "fake"
         return {"default": fake, "int8": fake, "torch": None}, loads
-    from rag.embed import SentenceTransformerEmbedder
+    from rag import SentenceTransformerEmbedder
 
     found = {}
     for label, backend in (("default", "onnx"), ("int8", "onnx-int8"), ("torch", "torch")):
@@ -85,8 +85,7 @@ def _checkpoint(results: dict[str, Any], out: Path) -> None:
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     from bench import answering, ingest, scale
     from bench.corpus import load_squad, write_squad_jsonl
-    from rag import Pipeline
-    from rag.pipeline import DEFAULT_SENTENCE_VECTORS
+    from rag import DEFAULT_SENTENCE_VECTORS, Pipeline
 
     smoke = args.smoke
     sections = set(args.only or SECTIONS)

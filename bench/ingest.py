@@ -16,8 +16,7 @@ import numpy as np
 
 from bench.corpus import Squad, generate_corpus, write_squad_jsonl
 from bench.stats import Timer, dir_size_mb
-from rag import Pipeline
-from rag.loaders import iter_files, load_file
+from rag import Pipeline, iter_files, load_file
 
 __all__ = ["CountingEmbedder", "chunk_texts", "ingest_run", "build_corpus", "reference_encode", "recall_at_5"]
 
@@ -155,7 +154,7 @@ def recall_at_5(embedder: Any, squad_file: Path, squad: Squad, work: Path, *,
                 sentence_vectors: str = "separate") -> dict:
     """recall@5 on the public split: through the eval harness (``rag eval``) when it is installed."""
     try:
-        from eval.cli import main as eval_main
+        from eval import main as eval_main
     except ImportError:
         eval_main = None
     if eval_main is not None and squad_file.is_file():

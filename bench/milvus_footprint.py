@@ -26,7 +26,7 @@ _MIB = 2**20
 
 
 def footprint(location: str) -> dict[str, Any]:
-    from index.milvus import MilvusIndex
+    from index import MilvusIndex
 
     settings = MilvusIndex.stored_settings(location)
     if settings is None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.stats import Timer, percentiles, rss_mb
-from index.vectors import create_vector_index
+from index import create_vector_index
 
 __all__ = ["synthetic_vectors", "scale_run"]
 

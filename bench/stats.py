@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eval import percentile
+
 __all__ = ["percentiles", "peak_rss_mb", "rss_mb", "machine", "dir_size_mb", "Timer"]
 
 
@@ -16,9 +18,8 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
     """p50/p95/p99/mean of a list of milliseconds."""
     if not values_ms:
         return {"n": 0}
-    a = np.asarray(values_ms, dtype=np.float64)
-    return {"n": len(a), "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
-            "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean())}
+    return {"n": len(values_ms), **{f"p{q}_ms": percentile(values_ms, q) for q in (50, 95, 99)},
+            "mean_ms": float(np.mean(values_ms))}
 
 
 def _status_kb(pid: int | str, field: str) -> float | None:

@@ -36,7 +36,7 @@ def _records(start: int, n: int, seed: int) -> list[dict[str, str]]:
 
 
 def _documents(records: list[dict[str, str]]) -> list[Any]:
-    from rag.loaders import record_to_document
+    from rag import record_to_document
 
     return [record_to_document(r, default_id=r["id"], source="bench") for r in records]
 
@@ -81,8 +81,7 @@ def writes_run(work: Path, *, sizes: tuple[int, ...] = (2_500, 250_000), repeats
                batch: int = 2_000, log: Any = None) -> dict[str, Any]:
     """Build an index up to each size in ``sizes`` (in batches of ``batch`` documents), and at each
     size time adding and deleting one document ``repeats`` times."""
-    from rag import Pipeline
-    from rag.hash_embedder import HashEmbedder
+    from rag import HashEmbedder, Pipeline
 
     shutil.rmtree(work, ignore_errors=True)
     pipeline = Pipeline.open(work, embedder=HashEmbedder(dimension=384))

@@ -25,6 +25,10 @@ __all__ = [
     "EvalError",
     "DatasetError",
     "BaselineError",
+    "main",
+    "run",
+    "add_arguments",
+    "percentile",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -33,12 +37,16 @@ _HOMES = {
     **{name: "eval.datasets" for name in ("QADataset", "QAExample", "load_dataset")},
     **{name: "eval.cache" for name in ("BuiltIndex", "open_cached_index")},
     **{name: "eval.errors" for name in ("EvalError", "DatasetError", "BaselineError")},
+    **{name: "eval.cli" for name in ("main", "run", "add_arguments")},
+    "percentile": "eval.metrics",
 }
 
 if TYPE_CHECKING:
     from eval.cache import BuiltIndex, open_cached_index
     from eval.datasets import QADataset, QAExample, load_dataset
+    from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
+    from eval.metrics import percentile
     from eval.runner import PRIMARY_METRICS, EvalRun, Evaluator, QuestionResult
 
 

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.errors import IndexStoreError
-from rag.loaders import iter_files
+from domain.errors import IndexStoreError
+from rag import iter_files
 
 if TYPE_CHECKING:
-    from rag.chunking import ChunkingConfig
-    from rag.embed import Embedder
-    from rag.pipeline import Pipeline
-    from rag.types import Document
+    from rag import ChunkingConfig, Embedder, Pipeline
+    from domain.types import Document
 
 __all__ = ["BuiltIndex", "DEFAULT_CACHE_DIR", "cache_key", "documents_fingerprint", "files_fingerprint",
            "open_cached_index"]
@@ -139,8 +137,7 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
         engine: ``"local"`` (an index directory) or ``"milvus-lite"`` (Milvus embedded in a file); part of the key.
         options: passed to :meth:`rag.Pipeline.open` (answerer options such as ``no_answer_threshold``).
     """
-    from rag.chunking import ChunkingConfig
-    from rag.pipeline import DEFAULT_SENTENCE_VECTORS, Pipeline
+    from rag import DEFAULT_SENTENCE_VECTORS, ChunkingConfig, Pipeline
 
     sentence_vectors = sentence_vectors or DEFAULT_SENTENCE_VECTORS
 

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from domain.modes import BUILDABLE_ENGINES, RETRIEVAL_MODES
+
 if TYPE_CHECKING:
-    from rag.embed import Embedder
+    from rag import Embedder
 
 __all__ = ["add_arguments", "run", "build_parser", "main", "parse_k", "EXIT_REGRESSION", "DEFAULT_OUT", "DEFAULT_K",
            "MAX_K", "RETRIEVAL_MODES", "DEFAULT_CACHE_DIR"]
@@ -25,10 +27,9 @@ logger = logging.getLogger(__name__)
 EXIT_REGRESSION = 3
 DEFAULT_OUT = "eval-out"
 
-# Kept here rather than imported so that building the `rag` parser stays instant (the modules that
-# define them load faiss and torch); tests/eval pin them to rag.pipeline.MAX_K and rag.retrieve.
+# Kept here rather than imported so that building the `rag` parser stays instant (rag.pipeline loads
+# faiss and onnxruntime); tests/eval pin it to rag.MAX_K.
 MAX_K = 50
-RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 DEFAULT_K = (1, 5, 10, 20)
 DEFAULT_CACHE_DIR = ".eval-cache"
 
@@ -85,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, metavar="DIR",
                         help=f"where index builds are cached (default {DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-plot", action="store_true", help="do not draw eval.png")
-    parser.add_argument("--engine", choices=["local", "milvus-lite"], default="local",
+    parser.add_argument("--engine", choices=BUILDABLE_ENGINES, default="local",
                         help="where the evaluated index lives: a local directory (default) or milvus-lite")
     parser.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
@@ -96,10 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_embedder(args: argparse.Namespace) -> Embedder:
-    from rag.embed import SentenceTransformerEmbedder
+    from rag import SentenceTransformerEmbedder
 
     # `rag --model DIR --backend NAME eval` (python -m eval has neither: the bundled model on ONNX).
-    from rag.pipeline import DEFAULT_BACKEND
+    from rag import DEFAULT_BACKEND
 
     return SentenceTransformerEmbedder(getattr(args, "model", None),
                                        backend=getattr(args, "backend", None) or DEFAULT_BACKEND)
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
                              read_history, read_report, read_scores, scores_path, write_json, write_questions,
                              write_scores)
     from eval.runner import RANK_CUTOFF, RETRIEVE_K, Evaluator, recall_curve
-    from rag.pipeline import DEFAULT_SENTENCE_VECTORS, Pipeline
+    from rag import DEFAULT_SENTENCE_VECTORS, Pipeline
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
@@ -227,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, embedder: Embedder | None = None) -> int:
-    from rag.errors import RagError
+    from domain.errors import RagError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
+from domain.errors import DocumentError
+from domain.types import Document
 from eval.errors import DatasetError
-from rag.errors import DocumentError
-from rag.loaders import record_to_document
-from rag.types import Document
+from rag import record_to_document
 
 __all__ = ["QAExample", "QADataset", "load_dataset", "load_squad", "load_jsonl_qa", "match_source",
            "with_gold_documents"]

@@ -1,4 +1,4 @@
-"""The errors the eval harness raises on purpose; all are :class:`rag.errors.RagError`.
+"""The errors the eval harness raises on purpose; all are :class:`domain.errors.RagError`.
 
 ::
 
@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from rag.errors import RagError
+from domain.errors import RagError
 
 __all__ = ["EvalError", "DatasetError", "BaselineError"]
 

@@ -29,12 +29,11 @@ from eval.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from rag.pipeline import MAX_K
-from rag.retrieve import RETRIEVAL_MODES, RetrievalMode
+from rag import MAX_K, RETRIEVAL_MODES, RetrievalMode
 
 if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
-    from rag.types import AskResult, Document
+    from rag import Pipeline
+    from domain.types import AskResult, Document
 
 __all__ = ["Evaluator", "EvalRun", "QuestionResult", "score_question", "summarize", "squad2_scores", "recall_curve", "per_question_scores",
            "DEFAULT_K", "RANK_CUTOFF", "PRIMARY_METRICS", "RETRIEVE_K"]
@@ -139,7 +138,7 @@ class QuestionResult:
 
 def score_question(example: QAExample, result: AskResult, *, latency_ms: float,
                    document: Callable[[str], Document]) -> QuestionResult:
-    """Score one :class:`~rag.types.AskResult`; ``document(doc_id)`` returns the cited document."""
+    """Score one :class:`~domain.types.AskResult`; ``document(doc_id)`` returns the cited document."""
     ranked = distinct(p.citation.doc_id for p in result.passages)
     gold = set(example.gold_doc_ids)
     top = result.answers[0] if result.answers and not result.no_answer else None

@@ -9,9 +9,12 @@ from __future__ import annotations
 from index.backend import IndexBackend, IndexReader, IndexWriter, is_milvus, open_index, stored_settings
 from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
+from index.lexical import stemmed_terms
 from index.manifest import IndexSettings, Manifest
+from index.milvus import MilvusIndex
+from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
-from index.vectors import FaissIndex, VectorIndex, create_vector_index
+from index.vectors import VECTOR_INDEX_KINDS, FaissIndex, VectorIndex, VectorIndexKind, create_vector_index
 
 __all__ = [
     "CheckReport",
@@ -22,6 +25,10 @@ __all__ = [
     "IndexDirectory",
     "IndexSettings",
     "Manifest",
+    "MilvusIndex",
+    "SentenceVectors",
+    "VECTOR_INDEX_KINDS",
+    "VectorIndexKind",
     "Snapshot",
     "StoredChunk",
     "VectorIndex",
@@ -29,5 +36,6 @@ __all__ = [
     "create_vector_index",
     "is_milvus",
     "open_index",
+    "stemmed_terms",
     "stored_settings",
 ]

@@ -21,11 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
+from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport
 from index.manifest import IndexSettings
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
-from rag.types import Chunk, Document, DocumentInfo
 
 __all__ = ["IndexReader", "IndexWriter", "IndexBackend", "open_index", "stored_settings", "is_milvus"]
 

@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
+from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport, check_index
 from index.live import LiveVectors, saved_copies
 from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, IndexSettings, Manifest, read_manifest, write_manifest
 from index.migrate import migrate_generations
 from index.sentence_table import SentenceVectors
 from index.store import Store, StoredChunk
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
-from rag.types import Chunk, Document, DocumentInfo
 
 __all__ = ["IndexDirectory", "Snapshot", "Writer", "CheckReport", "IndexSettings", "Manifest", "MANIFEST"]
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexCorruptError, IndexMismatchError
+from domain.errors import IndexCorruptError, IndexMismatchError
 
 __all__ = ["SCHEMA_VERSION", "MANIFEST", "STORE_FILE", "IndexSettings", "Manifest", "read_manifest",
            "write_manifest", "fsync_dir"]

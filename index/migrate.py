@@ -13,9 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
+from domain.errors import IndexCorruptError
 from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, Manifest, fsync_dir, read_manifest, write_manifest
 from index.store import Store
-from rag.errors import IndexCorruptError
 
 __all__ = ["migrate_generations"]
 

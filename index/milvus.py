@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from domain.errors import IndexMismatchError, IndexStoreError
+from domain.types import Document, DocumentInfo, Exclusion
 from index.check import CheckReport
 from index.lexical import lexical_text
 from index.manifest import IndexSettings
@@ -40,8 +42,6 @@ from index.milvus_writer import MilvusWriter
 from index.sentence_pack import unpack_sentences
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
-from rag.errors import IndexMismatchError, IndexStoreError
-from rag.types import Document, DocumentInfo, Exclusion
 
 __all__ = ["MilvusIndex", "MilvusReader", "ORPHAN_GRACE_S"]
 

@@ -7,8 +7,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from domain.errors import IndexStoreError
 from index.manifest import SCHEMA_VERSION, IndexSettings
-from rag.errors import IndexStoreError
 
 __all__ = ["LAYOUT", "MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "PRIMARY_KEYS", "BATCH", "quote", "in_filter",
            "create_collections", "read_settings"]

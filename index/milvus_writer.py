@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from domain.errors import IndexStoreError
+from domain.types import Chunk, Document
 from index.lexical import lexical_text
 from index.milvus_schema import BATCH, MAX_VARCHAR, NO_VECTOR, PRIMARY_KEYS, in_filter, quote
 from index.sentence_pack import pack_sentences
-from rag.errors import IndexStoreError
-from rag.types import Chunk, Document
 
 if TYPE_CHECKING:
     from index.milvus import MilvusIndex

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.lexical import lexical_query
 from index.store_schema import SCHEMA, SCHEMA_2
-from rag.types import Chunk, Document, DocumentInfo, Exclusion
 
 __all__ = ["Store", "StoredChunk", "Changes"]
 

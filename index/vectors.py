@@ -20,18 +20,17 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal, get_args
 
 import faiss
 import numpy as np
+
+from domain.modes import VECTOR_INDEX_KINDS, VectorIndexKind
 
 __all__ = ["VectorIndex", "FaissIndex", "IvfSq8Index", "VectorIndexKind", "VECTOR_INDEX_KINDS",
            "create_vector_index", "load_vector_index"]
 
 logger = logging.getLogger(__name__)
 
-VectorIndexKind = Literal["flat", "ivf-sq8"]
-VECTOR_INDEX_KINDS: tuple[str, ...] = get_args(VectorIndexKind)
 
 # Searches here are one question at a time, with concurrency coming from the server's threads.
 # OpenMP's threads then only wait on each other: on a busy 2-core machine a 10k-vector flat search

@@ -5,17 +5,48 @@
 >>> pipeline.ingest(["docs/"])
 >>> pipeline.ask("How do I delete a document?").answers[0].citation
 
-Names are imported lazily so that ``import rag.types`` stays cheap and ``index`` may use the
-plain types and errors without a circular import.
+The plain types and errors live in :mod:`domain` (which ``index`` uses too) and are re-exported here.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from domain.errors import (DocumentError, DocumentNotFoundError, IndexMismatchError, InvalidQuestionError,
+                           ModelError, RagError)
+from domain.types import Answer, AskResult, Chunk, Citation, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+from rag.chunking import Chunker, ChunkingConfig
+from rag.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, backend_for
+from rag.hash_embedder import HashEmbedder
+from rag.loaders import iter_files, load_bytes, load_file, record_to_document
+from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline
+from rag.reader.model_dir import DEFAULT_READER_DIR
+from rag.retrieve import RETRIEVAL_MODES, Candidate, RetrievalMode, Retriever
 
 __all__ = [
     "Pipeline",
+    "MAX_K",
+    "MAX_QUESTION_CHARS",
+    "DEFAULT_BACKEND",
+    "DEFAULT_SENTENCE_VECTORS",
+    "DEFAULT_READER_DIR",
     "ChunkingConfig",
+    "Chunker",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "HashEmbedder",
+    "DEFAULT_MODEL_NAME",
+    "backend_for",
+    "Retriever",
+    "Candidate",
+    "RetrievalMode",
+    "RETRIEVAL_MODES",
+    "iter_files",
+    "load_file",
+    "load_bytes",
+    "record_to_document",
+    "TrainSettings",
+    "train_reader",
+    "finish_from_checkpoint",
     "Document",
     "Chunk",
     "Citation",
@@ -33,24 +64,13 @@ __all__ = [
     "ModelError",
 ]
 
-_HOMES = {
-    "Pipeline": "rag.pipeline",
-    "ChunkingConfig": "rag.chunking",
-    **{name: "rag.types" for name in ("Document", "Chunk", "Citation", "Passage", "Answer", "AskResult",
-                                      "IngestReport", "DocumentInfo", "SkippedFile")},
-    **{name: "rag.errors" for name in ("RagError", "DocumentError", "DocumentNotFoundError", "InvalidQuestionError",
-                                       "IndexMismatchError", "ModelError")},
-}
-
-if TYPE_CHECKING:
-    from rag.chunking import ChunkingConfig
-    from rag.errors import (DocumentError, DocumentNotFoundError, IndexMismatchError, InvalidQuestionError,
-                            ModelError, RagError)
-    from rag.pipeline import Pipeline
-    from rag.types import Answer, AskResult, Chunk, Citation, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+_TRAINING = {"TrainSettings", "train_reader", "finish_from_checkpoint"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name]), name)
+    # Training needs torch, which answering never loads: imported on first use.
+    if name in _TRAINING:
+        from rag.reader import train
+
+        return getattr(train, name)
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

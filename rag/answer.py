@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index import StoredChunk
-from index.sentence_table import SentenceVectors
+from domain.types import Answer, Citation
+from index import SentenceVectors, StoredChunk
 from rag.reader.model_dir import DEFAULT_READER_DIR
 from rag.sentence_rank import SentenceRanker, sentence_features
-from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
     from rag.reader.runtime import Reader

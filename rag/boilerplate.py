@@ -1,6 +1,6 @@
 """Decide which lines of a document are boilerplate, by structure: never by keywords, never by deleting.
 
-A document's text is always stored whole; boilerplate only becomes :class:`~rag.types.Exclusion`
+A document's text is always stored whole; boilerplate only becomes :class:`~domain.types.Exclusion`
 ranges that the chunker leaves out of the index, each with its reason, so a wrong call is visible
 (``rag show --json``, ``GET /documents/{id}``) and reversible (``rag ingest --keep-boilerplate``).
 
@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from rag.types import Document, Exclusion
+from domain.types import Document, Exclusion
 
 __all__ = ["FOOTER", "REPEATED", "OUTSIDE_MAIN_CONTENT", "Line", "lines_of", "is_sentence", "find_exclusions",
            "mark_boilerplate", "merge_exclusions", "indexable_ranges"]

@@ -13,9 +13,9 @@ from typing import Any
 
 import tiktoken
 
+from domain.types import Chunk, Document
 from rag.boilerplate import indexable_ranges
 from rag.sentences import split_sentences
-from rag.types import Chunk, Document
 
 __all__ = ["ChunkingConfig", "Chunker", "get_encoding"]
 
@@ -57,7 +57,7 @@ _Unit = tuple[int, int, int]
 
 
 class Chunker:
-    """Cuts documents into :class:`~rag.types.Chunk` objects.
+    """Cuts documents into :class:`~domain.types.Chunk` objects.
 
     Args:
         config: the token budgets.

@@ -22,11 +22,12 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.errors import ModelError
+from domain.errors import ModelError
+from domain.modes import EMBEDDER_BACKENDS, EmbedderBackend
 from rag.onnx_export import ONNX_RECIPE, default_cache_dir, onnx_model_file, read_model_json
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "EmbedderBackend", "EMBEDDER_BACKENDS", "DEFAULT_MODEL_NAME",
@@ -39,7 +40,6 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
-EmbedderBackend = Literal["onnx", "torch", "onnx-int8"]
 INT8_SUFFIX = "+onnx-int8"  # appended to the model name of the int8 backend's vectors
 
 
@@ -50,7 +50,6 @@ def backend_for(model_name: str) -> EmbedderBackend:
     index; "onnx" is the one that starts fast.
     """
     return "onnx-int8" if model_name.endswith(INT8_SUFFIX) else "onnx"
-EMBEDDER_BACKENDS: tuple[str, ...] = get_args(EmbedderBackend)
 # The most padded tokens in one ONNX batch (see _OnnxRunner._forward).
 BATCH_TOKENS = 1024
 

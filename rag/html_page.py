@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from domain.types import Exclusion
 from rag.boilerplate import OUTSIDE_MAIN_CONTENT, is_sentence, merge_exclusions
-from rag.types import Exclusion
 
 __all__ = ["Page", "PageLine", "read_page", "outside_main_content"]
 

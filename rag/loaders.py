@@ -1,9 +1,9 @@
-"""Turn files (or uploaded bytes) into :class:`~rag.types.Document` objects.
+"""Turn files (or uploaded bytes) into :class:`~domain.types.Document` objects.
 
 Supported: ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf``, ``.docx``, ``.json`` and ``.jsonl``
 records (``{"id"?, "title"?, "text", "metadata"?}``). A document's text is everything a reader of
 the file sees; boilerplate is marked later (:mod:`rag.boilerplate`), never cut out here. A file that cannot be loaded raises
-:class:`~rag.errors.DocumentError` whose message is the reason; a bad record inside a JSON file
+:class:`~domain.errors.DocumentError` whose message is the reason; a bad record inside a JSON file
 is reported on its own and the other records still load.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import DocumentError, UnsupportedFormatError
+from domain.errors import DocumentError, UnsupportedFormatError
+from domain.types import Document, Exclusion, SkippedFile
 from rag.html_page import outside_main_content, read_page
-from rag.types import Document, Exclusion, SkippedFile
 
 __all__ = ["SUPPORTED_SUFFIXES", "MAX_FILE_BYTES", "LoadResult", "iter_files", "load_file", "load_bytes",
            "record_to_document", "decode_text", "path_doc_id"]

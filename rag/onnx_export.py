@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ModelError
+from domain.errors import ModelError
 
 __all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json", "quantize_int8", "fuse_bert", "cached_onnx"]
 

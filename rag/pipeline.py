@@ -9,23 +9,21 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal, get_args
 
 from tqdm import tqdm
 
-from index import CheckReport, IndexSettings, StoredChunk
-from index.backend import IndexBackend, open_index, stored_settings
-from index.sentence_table import SentenceVectors
-from index.vectors import VectorIndexKind
+from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
+from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
+from domain.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
+from index import (CheckReport, IndexBackend, IndexSettings, SentenceVectors, StoredChunk, VectorIndexKind,
+                   open_index, stored_settings)
 from rag.answer import Answerer, citation_for
 from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
-from rag.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
-from rag.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
 
 __all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
            "DEFAULT_SENTENCE_VECTORS", "content_hash"]
@@ -35,8 +33,6 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
 
-SentenceVectorMode = Literal["separate", "late"]
-SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
 # How many documents (or characters of text) `Pipeline.ingest` embeds and commits at a time.
 INGEST_BATCH_DOCUMENTS = 256
 INGEST_BATCH_CHARS = 8_000_000

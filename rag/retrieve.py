@@ -16,17 +16,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 import numpy as np
 
-from index import Snapshot
-from index.sentence_table import SentenceVectors
+from domain.modes import RETRIEVAL_MODES, RetrievalMode
+from index import SentenceVectors, Snapshot
 
 __all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "FUSION_WEIGHTS", "DEFAULT_FUSION_FILE", "fuse"]
 
-RetrievalMode = Literal["hybrid", "dense", "bm25"]
-RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
 SIGNALS = ("dense", "sentence", "lexical")
 # Written by scripts/fit_fusion_weights.py (article-level cross-validation on SQuAD 2.0 training
 # articles; the file holds its provenance and held-out figures).

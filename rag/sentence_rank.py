@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from index.lexical import stemmed_terms
+from index import stemmed_terms
 
 __all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 

@@ -7,13 +7,13 @@ __all__ = ["register"]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bench.cli import run_and_report
+    from bench import run_and_report
 
     return run_and_report(args)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from bench.cli import add_arguments
+    from bench import add_arguments
 
     p = commands.add_parser(
         "bench", help="measure ingest and answer speed, memory and vector search at scale",

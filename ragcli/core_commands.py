@@ -108,8 +108,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def _index_directory(args: argparse.Namespace):
     """The index as it is on disk, with its own settings: checking needs no embedding model."""
-    from index.backend import open_index, stored_settings
-    from rag.errors import IndexStoreError
+    from index import open_index, stored_settings
+    from domain.errors import IndexStoreError
 
     settings = stored_settings(args.index)
     if settings is None:

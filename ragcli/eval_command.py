@@ -7,13 +7,13 @@ __all__ = ["register"]
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.cli import run
+    from eval import run
 
     return run(args)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from eval.cli import add_arguments
+    from eval import add_arguments
 
     p = commands.add_parser(
         "eval", help="score retrieval and answers against question-answer pairs (SQuAD JSON or JSONL)",

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 
 def cmd_train_reader(args: argparse.Namespace) -> int:
-    from rag.reader.train import TrainSettings, finish_from_checkpoint, train_reader
+    from rag import TrainSettings, finish_from_checkpoint, train_reader
 
     if args.finish:
         out = finish_from_checkpoint(Path(args.out))

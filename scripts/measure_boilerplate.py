@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from domain.errors import DocumentError
 from rag.boilerplate import indexable_ranges, mark_boilerplate
-from rag.errors import DocumentError
 from rag.loaders import iter_files, load_file
 
 REPO = Path(__file__).resolve().parent.parent

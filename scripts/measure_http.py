@@ -25,6 +25,8 @@ from pathlib import Path
 
 import httpx
 
+from eval import percentile
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "news"
 
@@ -90,16 +92,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def _summary(values_ms: list[float]) -> dict[str, float]:
-    return {"n": len(values_ms), "p50": round(_percentile(values_ms, 50), 1), "p95": round(_percentile(values_ms, 95), 1),
-            "p99": round(_percentile(values_ms, 99), 1), "mean": round(statistics.fmean(values_ms), 1),
+    return {"n": len(values_ms), "p50": round(percentile(values_ms, 50), 1), "p95": round(percentile(values_ms, 95), 1),
+            "p99": round(percentile(values_ms, 99), 1), "mean": round(statistics.fmean(values_ms), 1),
             "min": round(min(values_ms), 1), "max": round(max(values_ms), 1)}
 
 

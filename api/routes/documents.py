@@ -12,14 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.errors import DocumentError
+from domain.types import IngestReport
 from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess, WritesDep
 from api.errors import ApiError, validation_message
 from api.middleware import BodyTooLargeError
 from api.routes import error_responses
 from api.schemas.documents import DocumentCreate, DocumentCreated, DocumentPublic, DocumentsPublic, DocumentSummary
 from rag import Pipeline
-from rag.errors import DocumentError
-from rag.types import IngestReport
 
 __all__ = ["router", "MAX_PAGE"]
 

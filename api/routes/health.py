@@ -6,11 +6,11 @@ import logging
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from domain.errors import RagError
 from api.deps import MetricsDep, ReadAccess
 from api.errors import ApiError
 from api.routes import error_responses
 from api.schemas.common import ErrorPublic, HealthPublic, ReadyPublic
-from rag.errors import RagError
 
 __all__ = ["router"]
 

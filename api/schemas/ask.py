@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from rag.pipeline import MAX_K, MAX_QUESTION_CHARS
+from rag import MAX_K, MAX_QUESTION_CHARS
 
 __all__ = ["AskRequest", "CitationPublic", "AnswerPublic", "PassagePublic", "AskPublic"]
 

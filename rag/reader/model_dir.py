@@ -19,8 +19,8 @@ import json
 import logging
 from pathlib import Path
 
+from domain.errors import ModelError
 from rag.embed import DEFAULT_MODEL_SHA256, default_model_path, file_sha256
-from rag.errors import ModelError
 
 __all__ = ["WEIGHTS", "CARD", "WORD_EMBEDDINGS", "DEFAULT_READER_DIR", "load_trainable", "save_reader",
            "read_card", "write_card", "load_torch_reader"]

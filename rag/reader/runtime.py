@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ModelError
+from domain.errors import ModelError
 from rag.onnx_export import cached_onnx, default_cache_dir, fuse_bert, read_model_json
 from rag.reader.features import SpanGuess, configure, decode_spans, encode_for_reading
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import DocumentError
+from domain.errors import DocumentError
 
 __all__ = ["ReadingExample", "read_squad"]
 

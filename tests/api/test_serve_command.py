@@ -28,6 +28,7 @@ def test_bad_configuration_is_reported_before_anything_starts(monkeypatch, capsy
     assert not (tmp_path / "index").exists()
 
 
+@pytest.mark.integration  # opens the pipeline with the real model
 def test_an_index_the_server_creates_takes_its_sentence_vectors_from_the_environment(monkeypatch, tmp_path):
     from api import Settings
     from api.app import open_pipeline

@@ -159,11 +159,17 @@ def test_an_unreachable_server_is_reported(fake_site_page, fake_api):
     assert "cannot reach the server" in alert.text_content()
 
 
-def test_an_empty_question_is_not_sent(fake_site_page):
+def test_an_empty_question_is_not_sent(fake_site_page, fake_api):
+    """A blank question sends nothing: the real question after it is the only request and message."""
     page = fake_site_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.post_data or "") if request.url == f"{fake_api}/ask" else None)
     page.get_by_role("button", name="Ask the documents").click()
     box = page.get_by_role("textbox", name="Your question")
     box.fill("   ")
     box.press("Enter")
-    page.wait_for_timeout(300)
-    assert page.locator(".msg.user").count() == 0
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.locator(".msg.bot.answer, .msg.bot.no-answer").wait_for()  # the reply to the real question
+    assert page.locator(".msg.user").count() == 1
+    assert len(asked) == 1 and json.loads(asked[0])["question"] == QUESTION

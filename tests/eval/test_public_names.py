@@ -9,7 +9,8 @@ import eval
 
 PUBLIC = {
     "eval": ["Evaluator", "EvalRun", "QuestionResult", "PRIMARY_METRICS", "QADataset", "QAExample", "load_dataset",
-             "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError"],
+             "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError",
+             "main", "run", "add_arguments", "percentile"],
     "eval.metrics": ["normalize_answer", "answer_tokens", "exact_match", "f1_score", "max_over_golds",
                      "contains_answer", "distinct", "first_relevant_rank", "recall_at_k", "reciprocal_rank",
                      "ndcg_at_k", "no_answer_scores", "mean", "percentile"],
@@ -33,6 +34,6 @@ def test_lazy_names_resolve():
 
 
 def test_errors_are_rag_errors():
-    from rag.errors import RagError
+    from domain.errors import RagError
 
     assert issubclass(eval.DatasetError, eval.EvalError) and issubclass(eval.EvalError, RagError)

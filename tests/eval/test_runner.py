@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from domain.types import Answer, AskResult, Citation, Document, Passage
 from eval.cache import open_cached_index
 from eval.datasets import QAExample, load_squad
 from eval.runner import Evaluator, QuestionResult, per_question_scores, recall_curve, score_question, summarize
-from rag.types import Answer, AskResult, Citation, Document, Passage
 
 TEXTS = {
     "A": "Cats sleep a lot.",

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from domain.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
+from domain.types import Chunk, Document
 from index import IndexDirectory, IndexSettings
 from index.directory import MANIFEST
-from rag.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
-from rag.types import Chunk, Document
 
 SCHEMA1 = Path(__file__).parent / "data" / "schema1"
 

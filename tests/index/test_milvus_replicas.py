@@ -8,8 +8,6 @@ a write through one is read through the other by the very next request (Strong c
 """
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -33,16 +31,13 @@ def test_a_write_through_one_replica_is_read_through_the_other_at_once(tmp_path)
             serve_process(where, log_path=tmp_path / "a.log") as (first, _), \
             serve_process(where, log_path=tmp_path / "b.log") as (second, _):
         record = {"id": "fjord-1", "title": "Fjords", "text": "The Sognefjord is the longest fjord in Norway."}
-        started = time.monotonic()
         assert httpx.post(f"{first}/documents", json=record, timeout=120).status_code == 201
         seen = httpx.get(f"{second}/documents/fjord-1", timeout=30)
-        delay = time.monotonic() - started
         assert seen.status_code == 200 and seen.json()["text"] == record["text"]  # the very next read
         answer = httpx.post(f"{second}/ask", json={"question": "Which fjord is the longest in Norway?"}, timeout=60)
         assert answer.status_code == 200 and answer.json()["passages"][0]["citation"]["doc_id"] == "fjord-1"
         assert httpx.delete(f"{second}/documents/fjord-1", timeout=30).status_code == 204
         assert httpx.get(f"{first}/documents/fjord-1", timeout=30).status_code == 404
-        assert delay < 60  # the write itself (embedding) included; visibility adds no wait
 
 
 @needs_server

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from domain.types import Document, Exclusion
 from index.store import Store
-from rag.types import Document, Exclusion
 
 # The documents table as indexes written before exclusions were recorded have it.
 _OLD_DOCUMENTS = """

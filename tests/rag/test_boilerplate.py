@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from domain.types import Document
 from rag.boilerplate import FOOTER, REPEATED, find_exclusions, indexable_ranges, is_sentence, mark_boilerplate
-from rag.types import Document
 from tests.conftest import NEWS_DIR
 
 # Each holds a word the old keyword filter treated as boilerplate ("cookie", "log in", "copyright",
@@ -129,7 +129,7 @@ def test_a_news_article_without_a_footer_is_indexed_whole():
 
 def test_overlapping_exclusions_merge_into_one_range_per_reason():
     from rag.boilerplate import merge_exclusions
-    from rag.types import Exclusion
+    from domain.types import Exclusion
 
     text = "x" * 40
     merged = merge_exclusions([Exclusion(10, 14, FOOTER), Exclusion(10, 30, FOOTER), Exclusion(25, 35, REPEATED)], text)

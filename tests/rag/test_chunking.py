@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from domain.types import Document, Exclusion
 from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.hash_embedder import HashEmbedder
-from rag.types import Document, Exclusion
 from tests.conftest import NEWS_DIR, SQUAD_FILE
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from rag.errors import DocumentError
+from domain.errors import DocumentError
 from rag.loaders import load_bytes, load_file
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import DocumentError, UnsupportedFormatError
 from rag.boilerplate import OUTSIDE_MAIN_CONTENT
-from rag.errors import DocumentError, UnsupportedFormatError
 from rag.loaders import decode_text, iter_files, load_bytes, load_file
 
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from domain.errors import DocumentNotFoundError, IndexMismatchError, InvalidQuestionError
 from rag import Pipeline
-from rag.errors import DocumentNotFoundError, IndexMismatchError, InvalidQuestionError
 from rag.hash_embedder import HashEmbedder
 from tests.conftest import NEWS_DIR
 

@@ -11,7 +11,7 @@ phase's usual length and sends SIGKILL. Then it opens the index in its own proce
 that it passes ``check()``, answers, and holds exactly the state after the last completed
 operation or after the one in flight, never a mix; every document in it has all its chunks.
 
-Used by ``tests/reliability/test_crash.py`` (20 kills) and ``scripts/crash_test.py`` (longer runs).
+Used by ``tests/reliability/test_crash.py`` (20 kills) and ``python -m tests.reliability.crash_run`` (longer runs).
 The worker is ``python -m tests.reliability.crash_harness INDEX START_OP``.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Requests start on a fixed schedule (``rate`` per second) whether or not earlier ones have
 finished, as real users would send them, so a server that falls behind shows it as latency and
 errors rather than as a politely slower client. Server memory is sampled from ``/proc`` every second.
-Used by ``scripts/load_test.py`` (the 5-minute run) and ``tests/reliability/test_load.py`` (20 s).
+Used by ``python -m tests.reliability.load_run`` (the 5-minute run) and ``tests/reliability/test_load.py`` (20 s).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from eval import percentile
 from tests.reliability.server import rss_mb
 
 __all__ = ["QUESTIONS", "DEFAULT_MIX", "LoadReport", "run_load", "build_index"]
@@ -70,8 +71,8 @@ class LoadReport:
         return (self.rss_at(end - 5, 5) - first) / first
 
     def percentile(self, kind: str, q: float) -> float:
-        values = sorted(self.latencies.get(kind, []))
-        return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+        found = percentile(self.latencies.get(kind, []), 100 * q)
+        return found * 1000 if found is not None else float("nan")
 
     def summary(self, *, reference: float) -> dict[str, Any]:
         return {

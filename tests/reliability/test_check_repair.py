@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import IndexCorruptError
 from index.directory import MANIFEST
 from rag import Pipeline
-from rag.errors import IndexCorruptError
 from rag.hash_embedder import HashEmbedder
 
 TEXTS = {

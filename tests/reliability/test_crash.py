@@ -1,19 +1,23 @@
 """Crash safety: SIGKILL an ingest at 20 moments; the index always opens, checks, answers, loses nothing.
 
-The long run is ``scripts/crash_test.py --kills 200``; the figures are in the README.
+The long run is ``python -m tests.reliability.crash_run --kills 200``; the figures are in the README.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from index.manifest import STORE_FILE
+from rag.pipeline import INGEST_BATCH_DOCUMENTS
 from tests.conftest import NEWS_DIR, REPO
 from tests.reliability.crash_harness import run_crash_test, state_after, verify_index
 
@@ -59,7 +63,8 @@ def test_verify_notices_a_half_applied_operation(tmp_path):
 
 @pytest.mark.integration
 def test_cli_ingest_killed_then_rag_check_passes_and_a_rerun_completes(tmp_path):
-    """The real CLI and model: kill ``rag ingest`` mid-way, then ``rag check`` and ``rag ingest`` again."""
+    """The real CLI and model: kill ``rag ingest`` mid-way (after its first committed batch, before its
+    last), then ``rag check`` and ``rag ingest`` again."""
     index = tmp_path / "index"
     rag = [sys.executable, "-m", "ragcli", "--index", str(index)]
     env = {**os.environ, "RAG_INDEX_DIR": ""}
@@ -69,17 +74,27 @@ def test_cli_ingest_killed_then_rag_check_passes_and_a_rerun_completes(tmp_path)
     before = {d["doc_id"]: d["n_chunks"] for d in json.loads(
         subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env, cwd=REPO,
                        timeout=300).stdout)}
-    # A second ingest of changed copies, killed while it runs (model load, embedding or writing).
+    # A second ingest: 3 batches of short notes (the CLI commits every 256 files), killed once the first
+    # batch is committed and while the process still runs — so always mid-ingest, between commits.
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for path in sorted(NEWS_DIR.glob("*.txt")):
-        (corpus / path.name).write_text(path.read_text(encoding="utf-8") + "\n\nAn added closing line.\n",
-                                        encoding="utf-8")
+    sentences = [line for path in sorted(NEWS_DIR.glob("*.txt"))
+                 for line in path.read_text(encoding="utf-8").splitlines() if len(line.split()) >= 8]
+    n_files = 3 * INGEST_BATCH_DOCUMENTS
+    for n in range(n_files):
+        (corpus / f"note-{n:04d}.txt").write_text(f"Note {n}. {sentences[n % len(sentences)]}\n", encoding="utf-8")
     proc = subprocess.Popen([*rag, "ingest", str(corpus)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, cwd=REPO)
-    time.sleep(random.Random(3).uniform(3.0, 8.0))
+    deadline = time.monotonic() + 240
+    while _documents_committed(index) < len(before) + INGEST_BATCH_DOCUMENTS:
+        assert proc.poll() is None, "the ingest ended before its first batch was seen committed"
+        assert time.monotonic() < deadline, "no batch committed in 240 s"
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before the kill: it must land mid-ingest"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    killed_at = _documents_committed(index)
+    assert len(before) + INGEST_BATCH_DOCUMENTS <= killed_at < len(before) + n_files  # some committed, not all
 
     check = subprocess.run([*rag, "check", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -99,7 +114,16 @@ def test_cli_ingest_killed_then_rag_check_passes_and_a_rerun_completes(tmp_path)
     assert final.returncode == 0 and "consistent" in final.stdout
     assert not list(index.glob("gen-*")) and not list(index.glob("*.tmp")) and not list(index.glob(".*.tmp"))
     assert len(json.loads(subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env,
-                                         cwd=REPO, timeout=300).stdout)) == 2 * len(before)
+                                         cwd=REPO, timeout=300).stdout)) == len(before) + n_files
+
+
+def _documents_committed(index: Path) -> int:
+    """The documents count of the last committed write, read from the store as any reader would."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{index / STORE_FILE}?mode=ro", uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT value FROM meta WHERE key = 'documents'").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def test_sigkill_on_milvus_never_shows_half_a_write_and_repair_removes_what_it_left(tmp_path):

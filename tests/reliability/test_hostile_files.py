@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import DocumentError
+from domain.types import Document
 from rag import Pipeline
 from rag.boilerplate import mark_boilerplate
-from rag.errors import DocumentError
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import load_bytes, load_file
-from rag.types import Document
 from tests.conftest import NEWS_DIR, REPO
-from tests.reliability.report import record
 from tests.reliability.hostile import (BIG_FILE_MB, HOSTILE_FILES, TRAVERSAL_NAMES, Hostile, fingerprint,
                                        write_big_text)
+from tests.reliability.report import record
 
 BASELINE = {
     "harbour": "The harbour master logs every ship. Ferries leave at dawn for the northern islands.",
@@ -145,19 +145,29 @@ def test_the_size_limit_is_exact_and_reads_no_more_than_it(tmp_path: Path):
         load_file(path, max_bytes=999)
 
 
-@pytest.mark.parametrize(("shape", "make"), [
+PATHOLOGICAL = [
     ("blank lines of spaces", lambda n: "a" + "\n " * n + "b"),
     ("one line of '@'", lambda n: "@" * n),
     ("email and '@'", lambda n: "email " + "@" * n),
     ("'a@' repeated", lambda n: "a@" * (n // 2)),
-])
+]
+
+
+@pytest.mark.parametrize(("shape", "make"), PATHOLOGICAL)
+def test_pathological_text_is_cleaned_in_range(shape: str, make):
+    text = make(100_000)
+    [doc] = mark_boilerplate([Document(doc_id="d", text=text, source="s", title="t")])
+    assert all(0 <= ex.start < ex.end <= len(text) for ex in doc.excluded)
+
+
+@pytest.mark.timing
+@pytest.mark.parametrize(("shape", "make"), PATHOLOGICAL)
 def test_pathological_text_is_cleaned_in_linear_time(shape: str, make):
     # Before: 80 kB of these took 12 s to 30 minutes (quadratic regexes); an upload could stall a worker.
     text = make(100_000)
     started = time.perf_counter()
-    [doc] = mark_boilerplate([Document(doc_id="d", text=text, source="s", title="t")])
+    mark_boilerplate([Document(doc_id="d", text=text, source="s", title="t")])
     assert time.perf_counter() - started < 2.0, shape
-    assert all(0 <= ex.start < ex.end <= len(text) for ex in doc.excluded)
 
 
 def test_html_nested_deeper_than_lxml_allows_keeps_its_text():

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from rag.errors import DocumentError
+from domain.errors import DocumentError
 from rag.reader.squad import read_squad
 
 

@@ -1,6 +1,6 @@
 """Long crash-safety run: SIGKILL an ingesting process many times and verify the index after each kill.
 
-    .venv/bin/python scripts/crash_test.py --kills 200 [--seed 1] [--index /tmp/crash-index] [--engine milvus-lite]
+    .venv/bin/python -m tests.reliability.crash_run --kills 200 [--seed 1] [--index /tmp/crash-index] [--engine milvus-lite]
 
 Each kill is aimed at a phase of a write (embedding, SQLite inserts, the SQLite commit, just after
 it, bringing the vectors in memory up to date, saving a copy of them, pruning the removals the copy
@@ -17,9 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.reliability.crash_harness import run_crash_test  # noqa: E402
+from domain.modes import BUILDABLE_ENGINES
+from tests.reliability.crash_harness import run_crash_test
 
 
 def main() -> int:
@@ -27,7 +26,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--index", type=Path, help="index directory (default: a temporary one, removed after)")
-    parser.add_argument("--engine", choices=["local", "milvus-lite"], default="local",
+    parser.add_argument("--engine", choices=BUILDABLE_ENGINES, default="local",
                         help="the index engine to kill writers of (default local)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Sustained load on a real server on 127.0.0.1: zero errors, and bounded memory.
 
-    .venv/bin/python scripts/load_test.py --seconds 300 --rate 40 [--fake] [--squad] [--json out.json]
+    .venv/bin/python -m tests.reliability.load_run --seconds 300 --rate 40 [--fake] [--squad] [--json out.json]
 
 Builds an index (the news corpus from ../shared, plus the SQuAD dev contexts with ``--squad``),
 starts the HTTP service on it in a child process with the bundled model (``--fake``: the hash
@@ -19,11 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.reliability.load import DEFAULT_MIX, QUESTIONS, build_index, run_load
+from tests.reliability.server import serve
 
-from tests.reliability.load import DEFAULT_MIX, QUESTIONS, build_index, run_load  # noqa: E402
-from tests.reliability.server import serve  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
