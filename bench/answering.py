@@ -8,9 +8,6 @@ import json
 import logging
 import os
 import pstats
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -18,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.serve import free_port, rag_serve_command, serving
 from bench.stats import peak_rss_mb, percentiles, rss_mb
 
 __all__ = ["ask_in_process", "profile_asks", "http_load", "start_server", "in_process_server"]
@@ -76,23 +74,6 @@ def profile_asks(pipeline: Any, questions: list[str], out: Path, *, top: int = 2
     return rows[:top]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(port: int, path: str, timeout: float = 2.0) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
-
-
 @contextmanager
 def start_server(index_dir: Path | str, log_file: Path, *, workers: int = 1, timeout: float = 120.0) -> Iterator[dict]:
     """``rag --index DIR serve`` on 127.0.0.1 as a child process; yields its pids, port and start-up time.
@@ -101,40 +82,15 @@ def start_server(index_dir: Path | str, log_file: Path, *, workers: int = 1, tim
     complete"), and memory is the sum over the worker processes.
     """
     port = free_port()
-    # No API key, default settings; a Milvus server's token stays.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k == "RAG_MILVUS_TOKEN"}
-    command = [sys.executable, "-m", "ragcli", "--index", str(index_dir), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning" if workers == 1 else "info", "--workers", str(workers)]
-    with open(log_file, "wb") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        info: dict[str, Any] = {"pid": process.pid, "port": port, "workers": workers, "command": " ".join(command[1:])}
-        try:
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"rag serve exited with {process.returncode}; see {log_file}")
-                if time.perf_counter() - started > timeout:
-                    raise RuntimeError(f"rag serve was not ready after {timeout:.0f} s; see {log_file}")
-                try:
-                    if _get(port, "/readyz", timeout=1.0) == 200 and (
-                            workers == 1 or log_file.read_text(errors="replace").count("Application startup complete")
-                            >= workers):
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.02)
-            info["start_to_ready_s"] = time.perf_counter() - started
-            pids = _server_pids(process.pid, workers)
-            info["rss_after_start_mb"] = _sum(rss_mb(pid) for pid in pids)
-            yield info
-            info["peak_rss_mb"] = _sum(peak_rss_mb(pid) for pid in pids)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    command = rag_serve_command(index_dir, port, workers=workers, log_level="warning" if workers == 1 else "info")
+    started = time.perf_counter()
+    with serving(command, port=port, log_path=log_file, workers=workers, timeout=timeout) as (_, process):
+        info: dict[str, Any] = {"pid": process.pid, "port": port, "workers": workers, "command": " ".join(command[1:]),
+                                "start_to_ready_s": time.perf_counter() - started}
+        pids = _server_pids(process.pid, workers)
+        info["rss_after_start_mb"] = _sum(rss_mb(pid) for pid in pids)
+        yield info
+        info["peak_rss_mb"] = _sum(peak_rss_mb(pid) for pid in pids)
 
 
 def _server_pids(pid: int, workers: int) -> list[int]:

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import free_port, wait_ready
 from eval import percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,35 +86,14 @@ BAD_REQUESTS: list[tuple[str, str, str, dict]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _summary(values_ms: list[float]) -> dict[str, float]:
     return {"n": len(values_ms), "p50": round(percentile(values_ms, 50), 1), "p95": round(percentile(values_ms, 95), 1),
             "p99": round(percentile(values_ms, 99), 1), "mean": round(statistics.fmean(values_ms), 1),
             "min": round(min(values_ms), 1), "max": round(max(values_ms), 1)}
 
 
-def _wait_ready(base: str, process: subprocess.Popen, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"rag serve exited with {process.returncode}")
-        try:
-            response = httpx.get(f"{base}/readyz", timeout=2)
-            if response.status_code == 200:
-                return response.json()
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"rag serve not ready after {timeout} s")
-
-
 def measure(corpus: Path, index: Path, n: int, warmup: int, max_upload_mb: float) -> dict:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_MAX_UPLOAD_MB"] = str(max_upload_mb)
@@ -123,7 +102,7 @@ def measure(corpus: Path, index: Path, n: int, warmup: int, max_upload_mb: float
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env)
     try:
-        ready = _wait_ready(base, process)
+        ready = wait_ready(base, process=process)
         startup_s = time.perf_counter() - started
         log.info("ready in %.1f s: %s", startup_s, ready)
         with httpx.Client(base_url=base, timeout=60) as client:

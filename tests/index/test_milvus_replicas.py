@@ -43,7 +43,7 @@ def test_a_write_through_one_replica_is_read_through_the_other_at_once(tmp_path)
 @needs_server
 def test_several_workers_serve_one_milvus_index(tmp_path):
     with server_location() as where, \
-            serve_process(where, log_path=tmp_path / "w.log", extra_args=("--workers", "2")) as (base, _):
+            serve_process(where, log_path=tmp_path / "w.log", workers=2) as (base, _):
         for n in range(6):  # spread over both workers; each reads what any wrote
             record = {"id": f"note-{n}", "text": f"Note {n}: the ferry to island {n} leaves at {n + 6} o'clock."}
             assert httpx.post(f"{base}/documents", json=record, timeout=120).status_code == 201

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from eval import percentile
-from tests.reliability.server import rss_mb
+from bench.stats import rss_mb
 
 __all__ = ["QUESTIONS", "DEFAULT_MIX", "LoadReport", "run_load", "build_index"]
 

@@ -14,7 +14,8 @@ from rag import Pipeline
 from rag.hash_embedder import HashEmbedder
 from tests.reliability.hostile import BIG_FILE_MB, HOSTILE_FILES, TRAVERSAL_NAMES, Hostile, fingerprint, write_big_text
 from tests.reliability.report import record
-from tests.reliability.server import rss_mb, serve
+from bench.stats import peak_rss_mb
+from tests.reliability.server import serve
 
 # What each refusal looks like over HTTP.
 _STATUS = {"unsupported file type": 415}
@@ -79,7 +80,7 @@ def test_a_50_mb_upload_is_refused_and_the_server_memory_does_not_move(tmp_path:
     with serve(tmp_path / "index", log_path=tmp_path / "server.log", log_level="warning") as (url, process):
         with httpx.Client(base_url=url, timeout=60) as client:
             client.post("/documents", files={"file": ("warm.txt", b"Warm up the upload path once.", "text/plain")})
-            before = rss_mb(process.pid, "VmHWM")
+            before = peak_rss_mb(process.pid)
             with open(big, "rb") as f:  # streamed from disk, with its Content-Length
                 declared = client.post("/documents", files={"file": ("big.txt", f, "text/plain")})
 
@@ -97,7 +98,7 @@ def test_a_50_mb_upload_is_refused_and_the_server_memory_does_not_move(tmp_path:
                 streamed_status = streamed.status_code
             except httpx.HTTPError:  # the server may close the connection once it has refused
                 streamed_status = 413
-            after = rss_mb(process.pid, "VmHWM")
+            after = peak_rss_mb(process.pid)
             documents = client.get("/documents").json()["count"]
     assert declared.status_code == 413, declared.text
     assert "larger than the limit of 20" in declared.json()["error"]["message"]
