@@ -43,9 +43,6 @@ def _one_thread() -> None:
         faiss.omp_set_num_threads(1)
 
 
-_one_thread()
-
-
 @contextlib.contextmanager
 def _all_cores() -> Iterator[None]:
     faiss.omp_set_num_threads(os.cpu_count() or 1)

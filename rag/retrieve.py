@@ -22,13 +22,17 @@ import numpy as np
 from domain.modes import RETRIEVAL_MODES, RetrievalMode
 from index import SentenceVectors, Snapshot
 
-__all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "FUSION_WEIGHTS", "DEFAULT_FUSION_FILE", "fuse"]
+__all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "fusion_weights", "DEFAULT_FUSION_FILE", "fuse"]
 
 SIGNALS = ("dense", "sentence", "lexical")
 # Written by scripts/fit_fusion_weights.py (article-level cross-validation on SQuAD 2.0 training
 # articles; the file holds its provenance and held-out figures).
 DEFAULT_FUSION_FILE = Path(__file__).with_name("models") / "fusion_weights.json"
-FUSION_WEIGHTS: dict[str, float] = json.loads(DEFAULT_FUSION_FILE.read_text(encoding="utf-8"))["weights"]
+
+
+def fusion_weights(path: Path = DEFAULT_FUSION_FILE) -> dict[str, float]:
+    """The fitted weights of each signal (read when a retriever is made, not at import)."""
+    return dict(json.loads(path.read_text(encoding="utf-8"))["weights"])
 _MODE_SIGNALS: dict[str, tuple[str, ...]] = {"hybrid": SIGNALS, "dense": ("dense", "sentence"), "bm25": ("lexical",)}
 
 
@@ -56,12 +60,12 @@ class Retriever:
 
     Args:
         candidates: how many chunks the dense and the lexical signal each contribute to the pool.
-        weights: each signal's weight in the fused score; default :data:`FUSION_WEIGHTS`.
+        weights: each signal's weight in the fused score; default :func:`fusion_weights`.
     """
 
     def __init__(self, *, candidates: int = 50, weights: Mapping[str, float] | None = None) -> None:
         self.candidates = candidates
-        self.weights = dict(FUSION_WEIGHTS if weights is None else weights)
+        self.weights = fusion_weights() if weights is None else dict(weights)
         if set(self.weights) != set(SIGNALS):
             raise ValueError(f"weights must name exactly the signals {SIGNALS}")
         self._pool: ThreadPoolExecutor | None = None

@@ -170,13 +170,13 @@ def main() -> None:
     from eval.report import git_commit
     from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, file_sha256
     from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS
-    from rag.retrieve import FUSION_WEIGHTS
+    from rag.retrieve import fusion_weights
 
     final.save(args.out, about={
         "command": sys.argv, "commit": git_commit(REPO)[0],
         "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
         "embedder": {"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
-                     "sentence_vectors": DEFAULT_SENTENCE_VECTORS}, "fusion_weights": FUSION_WEIGHTS,
+                     "sentence_vectors": DEFAULT_SENTENCE_VECTORS}, "fusion_weights": fusion_weights(),
         "features": list(FEATURES), "questions": len(items), "candidates": n_candidates,
         "held_out": {k: round(v, 4) for k, v in figures.items()},
         "similarity_alone": {k: round(v, 4) for k, v in baseline.items()}})

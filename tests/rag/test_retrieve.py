@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.retrieve import FUSION_WEIGHTS, SIGNALS, Retriever, fuse
+from rag.retrieve import SIGNALS, Retriever, fuse, fusion_weights
 
 
 @pytest.fixture
@@ -45,6 +45,6 @@ def test_fuse_standardizes_each_signal_and_weights_it():
 
 
 def test_weights_must_name_every_signal():
-    assert Retriever().weights == FUSION_WEIGHTS
+    assert Retriever().weights == fusion_weights()
     with pytest.raises(ValueError, match="signals"):
         Retriever(weights={"dense": 1.0, "lexical": 1.0})
