@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval import load_dataset
+
 __all__ = ["Squad", "load_squad", "write_squad_jsonl", "generate_corpus"]
 
 _WORD = re.compile(r"\S+")
@@ -27,13 +29,12 @@ class Squad:
 
 
 def load_squad(path: Path, *, limit: int | None = None) -> Squad:
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    records, questions = [], []
-    for article in data:
-        for i, paragraph in enumerate(article["paragraphs"]):
-            doc_id = f"squad-{len(records):04d}"
-            records.append({"id": doc_id, "title": f"{article['title']} #{i}", "text": paragraph["context"]})
-            questions += [(qa["question"], doc_id) for qa in paragraph["qas"] if not qa.get("is_impossible")]
+    """The paragraphs of a SQuAD file as records, read by the eval harness (so their ids are the ones
+    ``rag eval`` scores by: ``"<title>#<paragraph>"``), and its answerable questions in file order;
+    ``limit``: the first paragraphs only, with their questions."""
+    dataset = load_dataset(path)
+    records = [{"id": d.doc_id, "title": d.title, "text": d.text} for d in dataset.documents or ()]
+    questions = [(e.question, e.gold_doc_ids[0]) for e in dataset.examples if e.answerable and e.gold_doc_ids]
     if limit is not None:
         keep = {r["id"] for r in records[:limit]}
         records = records[:limit]

@@ -95,7 +95,8 @@ def _scale(results: dict[str, Any]) -> list[str]:
     lines += _table(["index", "build s", "index MiB (Milvus: disk)", "RSS growth MiB", "p50 ms", "p95 ms",
                      f"recall@{s['k']}"],
                     [[r["kind"], r["build_s"], r.get("index_mb", r.get("disk_mb")), r["rss_growth_mb"], _f(r["p50_ms"], 2),
-                      _f(r["p95_ms"], 2), _f(r["recall"], 4)] for r in s["rows"]])
+                      _f(r["p95_ms"], 2), _f(r["recall"], 4)] if "error" not in r else [r["kind"], r["error"], "", "", "", "", ""]
+                     for r in s["rows"]])
     if any(r.get("engine") == "milvus-lite" for r in s["rows"]):
         lines += ["milvus-lite runs in this process and spends about 0.45 µs per stored row on every search, "
                   "whatever the index type: its latencies are lite's, its recall the index type's.", ""]

@@ -60,10 +60,12 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> float:
 
 
 def scale_run(*, n: int, d: int = 384, queries: int = 200, k: int = 10, nprobes: tuple[int, ...] = (8, 16, 32, 64, 128),
-              train_at: int | None = None, milvus_work: Path | None = None) -> dict:
+              train_at: int | None = None, milvus_work: Path | None = None,
+              milvus_types: tuple[str, ...] | None = None) -> dict:
     """Build each kind over the same ``n`` vectors; memory, build time, p50 search, recall@k vs exact.
 
-    ``milvus_work``: also build Milvus's index types in milvus-lite there (:mod:`bench.scale_milvus`).
+    ``milvus_work``: also build Milvus's index types in milvus-lite there (:mod:`bench.scale_milvus`);
+    ``milvus_types``: only these of them (FLAT, IVF_SQ8, HNSW).
     """
     with Timer() as t:
         everything = synthetic_vectors(n + queries, d)  # the queries: fresh draws from the same mixture
@@ -110,7 +112,7 @@ def scale_run(*, n: int, d: int = 384, queries: int = 200, k: int = 10, nprobes:
     if milvus_work is not None:
         from bench.scale_milvus import milvus_kinds, milvus_scale_rows
 
-        rows += milvus_scale_rows(vectors, query_vectors, exact, k=k, work=milvus_work,
-                                  kinds=milvus_kinds(nlist, default_nprobe))
+        kinds = tuple(kind for kind in milvus_kinds(nlist, default_nprobe) if not milvus_types or kind[0] in milvus_types)
+        rows += milvus_scale_rows(vectors, query_vectors, exact, k=k, work=milvus_work, kinds=kinds)
     results["rows"] = rows
     return results

@@ -51,7 +51,6 @@ _SCAN_BATCH = 5_000
 logger = logging.getLogger(__name__)
 
 
-
 def _no_session_ts(record: logging.LogRecord) -> bool:
     """milvus-lite has no session timestamp for query iterators; pymilvus falls back to its own
     clock (right for one process) and warns on every scan: not worth a line in the user's log."""

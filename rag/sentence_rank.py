@@ -40,7 +40,6 @@ FEATURES = (
 )
 
 
-
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-worded, Snowball-stemmed word tokens: the words two texts share."""
     return stemmed_terms(text)

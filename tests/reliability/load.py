@@ -8,7 +8,6 @@ Used by ``python -m tests.reliability.load_run`` (the 5-minute run) and ``tests/
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import statistics
 import time
@@ -189,13 +188,9 @@ def build_index(index: Path, *, real_model: bool, squad: bool) -> list[str]:
         if NEWS_DIR.is_dir():
             pipeline.ingest([NEWS_DIR])
         if squad and SQUAD_FILE.is_file():
-            data = json.loads(SQUAD_FILE.read_text(encoding="utf-8"))
-            records = [{"id": f"squad-{i}", "title": article["title"], "text": paragraph["context"]}
-                       for i, (article, paragraph) in enumerate(
-                           (a, p) for a in data["data"] for p in a["paragraphs"])]
-            from rag.loaders import record_to_document
+            from eval import load_dataset
 
-            pipeline.ingest_documents([record_to_document(r, default_id=r["id"], source="squad") for r in records])
+            pipeline.ingest_documents(list(load_dataset(SQUAD_FILE).documents))
         if not pipeline.documents():
             pipeline.ingest_record({"id": "note", "text": "The Chinese ambassador to Norway praised the expo."})
     return [d.doc_id for d in pipeline.documents()]
