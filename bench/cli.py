@@ -102,8 +102,11 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         squad = load_squad(args.squad)
         questions = [q for q, _ in squad.questions][:n_questions]
         fake = _embedders(smoke)[0]["default"] if smoke else None  # smoke: the indexes were built with it
-        results["by_index"] = [_answer_on(location, questions, out, smoke=smoke, workers=args.serve_workers, embedder=fake)
-                                for location in args.existing_index]
+        results["by_index"] = []
+        for location in args.existing_index:
+            results["by_index"].append(_answer_on(location, questions, out, smoke=smoke, workers=args.serve_workers,
+                                                  embedder=fake))
+            _checkpoint(results, out)
         results.update({key: results["by_index"][0][key] for key in ("footprint", "answer", "http")})
         sections = set()
     if sections & {"ingest", "answer", "http"}:

@@ -47,6 +47,20 @@ class Candidate:
     lexical: float | None = None
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _side_by_side() -> ThreadPoolExecutor:
+    """The threads that run a second search while this one runs the first: one pool for the process,
+    made on first use (a server's request threads share it; the searches wait on I/O or native code)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="retrieve")
+        return _pool
+
+
 def _best_per_chunk(scores: np.ndarray, chunk_ids: np.ndarray) -> dict[int, float]:
     best: dict[int, float] = {}
     for score, chunk_id in zip(scores.tolist(), chunk_ids.tolist(), strict=True):
@@ -68,14 +82,6 @@ class Retriever:
         self.weights = fusion_weights() if weights is None else dict(weights)
         if set(self.weights) != set(SIGNALS):
             raise ValueError(f"weights must name exactly the signals {SIGNALS}")
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="retrieve")
-            return self._pool
 
     def _signal(self, name: str, snapshot: Snapshot, question: str, vector: np.ndarray | None,
                 n: int) -> tuple[dict[int, float], float]:
@@ -115,7 +121,7 @@ class Retriever:
         n = max(self.candidates, k)
         searched = [name for name in _MODE_SIGNALS[mode] if name != "sentence"]
         # Dense and lexical search side by side: on a remote engine each is a round trip.
-        futures = {name: self._executor().submit(self._signal, name, snapshot, question, query_vector, n)
+        futures = {name: _side_by_side().submit(self._signal, name, snapshot, question, query_vector, n)
                    for name in searched[1:]}
         signals = {searched[0]: self._signal(searched[0], snapshot, question, query_vector, n)}
         signals.update({name: future.result() for name, future in futures.items()})
