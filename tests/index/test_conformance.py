@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,6 +232,7 @@ def test_milvus_two_writers_replacing_the_same_documents_never_corrupt_them(tmp_
     assert first.repair().ok
     second.directory.close()
     first.directory.close()
+    gc.collect()  # a leaked WAL file is closed here, under this test's warning filter, not in a later test
 
 
 def test_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path):
