@@ -14,23 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+SEED = 0  # the article halvings
 sys.path.insert(0, str(REPO))
 
 from eval.datasets import load_dataset  # noqa: E402
 from eval.metrics import distinct  # noqa: E402
-from eval.report import git_commit  # noqa: E402
+from eval.fitting import article_halves, provenance  # noqa: E402
 from eval.runner import RETRIEVE_K  # noqa: E402
 from eval.cache import DEFAULT_CACHE_DIR, open_cached_index  # noqa: E402
 from rag import Pipeline  # noqa: E402
 from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
-from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
+from rag.embed import SentenceTransformerEmbedder  # noqa: E402
 from rag.retrieve import DEFAULT_FUSION_FILE, SIGNALS, fuse  # noqa: E402
 
 GRID = [{"dense": d, "sentence": s, "lexical": 1.0} for d in (0.25, 0.5, 0.75, 1.0, 1.25)
@@ -92,19 +92,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_FUSION_FILE)
     args = parser.parse_args()
     items = collect(args.squad, args.cache_dir)
-    articles = sorted({item["article"] for item in items})
-    rng = random.Random(0)
     tuned, equal = [], []
-    for split in range(args.splits):
-        shuffled = articles[:]
-        rng.shuffle(shuffled)
-        halves = (set(shuffled[: len(shuffled) // 2]), set(shuffled[len(shuffled) // 2:]))
-        for fit_on, report_on in (halves, halves[::-1]):
-            weights = best([i for i in items if i["article"] in fit_on])
-            held = [i for i in items if i["article"] in report_on]
-            tuned.append(ranks(held, weights))
-            equal.append(ranks(held, dict.fromkeys(SIGNALS, 1.0)))
-            print(f"split {split}: fitted {weights}", flush=True)
+    halves = article_halves((item["article"] for item in items), splits=args.splits, seed=SEED)
+    for n, (fit_on, report_on) in enumerate(halves):
+        weights = best([i for i in items if i["article"] in fit_on])
+        held = [i for i in items if i["article"] in report_on]
+        tuned.append(ranks(held, weights))
+        equal.append(ranks(held, dict.fromkeys(SIGNALS, 1.0)))
+        print(f"split {n // 2}: fitted {weights}", flush=True)
     show("held out, weights fitted on the other half", figures(np.concatenate(tuned)))
     show("same questions, equal weights", figures(np.concatenate(equal)))
     weights = best(items)
@@ -113,12 +108,11 @@ def main() -> None:
     from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256
     from rag.pipeline import DEFAULT_SENTENCE_VECTORS
 
-    about = {"command": sys.argv, "commit": git_commit(REPO)[0],
-             "embedder": {"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
-                          "sentence_vectors": DEFAULT_SENTENCE_VECTORS}, "data": {"path": str(args.squad),
-             "sha256": file_sha256(args.squad)}, "questions": len(items), "splits": args.splits,
-             "held_out": {k: round(v, 4) for k, v in held_out.items()},
-             "held_out_equal_weights": {k: round(v, 4) for k, v in figures(np.concatenate(equal)).items()}}
+    about = provenance([args.squad], seed=SEED, features=list(SIGNALS),
+                       embedder={"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
+                                 "sentence_vectors": DEFAULT_SENTENCE_VECTORS},
+                       questions=len(items), splits=args.splits, held_out={k: round(v, 4) for k, v in held_out.items()},
+                       held_out_equal_weights={k: round(v, 4) for k, v in figures(np.concatenate(equal)).items()})
     args.out.write_text(json.dumps({"weights": weights, "about": about}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

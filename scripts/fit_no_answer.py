@@ -36,9 +36,9 @@ from eval.datasets import load_dataset  # noqa: E402
 from eval.metrics import exact_match, f1_score, max_over_golds  # noqa: E402
 from rag.answer import NO_ANSWER_FILE, SIGNALS, NoAnswerModel  # noqa: E402
 from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
-from rag.embed import SentenceTransformerEmbedder, file_sha256  # noqa: E402
+from rag.embed import SentenceTransformerEmbedder  # noqa: E402
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card  # noqa: E402
-from eval.report import git_commit  # noqa: E402
+from eval.fitting import provenance  # noqa: E402
 
 GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
@@ -199,12 +199,11 @@ def main() -> None:
     print(f"off-topic questions abstained on (this index): {off:.3f}")
     final = NoAnswerModel(model.weights, model.bias, model.threshold, reading_threshold=round(reading_threshold, 4),
                           ranker_weight=weight)
-    about = {"command": sys.argv, "commit": git_commit(REPO)[0],
-             "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
-             "embedder": {"name": embedder.name, "sha256": embedder.sha256},
-             "reader_weights_sha256": json.loads((args.reader / "card.json").read_text())["weights_sha256"],
-             "ranker_weight": weight, "has_ans_f1_by_ranker_weight": by_weight, "max_drop_f1_points": args.max_drop,
-             "curve": curve, "reading_squad2_f1": round(reading_f1, 2), "offtopic_abstained": off}
+    about = provenance([args.squad, args.offtopic], embedder={"name": embedder.name, "sha256": embedder.sha256},
+                       features=SIGNALS,
+                       reader_weights_sha256=json.loads((args.reader / "card.json").read_text())["weights_sha256"],
+                       ranker_weight=weight, has_ans_f1_by_ranker_weight=by_weight, max_drop_f1_points=args.max_drop,
+                       curve=curve, reading_squad2_f1=round(reading_f1, 2), offtopic_abstained=off)
     final.save(args.reader / NO_ANSWER_FILE, about=about)
     print(f"wrote {args.reader / NO_ANSWER_FILE}")
     figures = reading_figures(reading, reading_threshold)
@@ -212,7 +211,7 @@ def main() -> None:
     print(f"gold passage at the fitted threshold: {figures}; never abstaining: HasAns_f1 {never['HasAns_f1']}")
     card = read_card(args.reader)
     card.setdefault("eval", {})[f"{args.squad.name} (gold passage, threshold fitted on it)"] = {
-        "dataset_sha256": about["data"]["sha256"], "squad2": figures, "HasAns_f1_never_abstaining": never["HasAns_f1"]}
+        "dataset_sha256": about["data"][0]["sha256"], "squad2": figures, "HasAns_f1_never_abstaining": never["HasAns_f1"]}
     write_card(args.reader, card)
 
 

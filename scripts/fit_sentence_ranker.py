@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from eval.fitting import article_halves, provenance  # noqa: E402
 from eval.cache import DEFAULT_CACHE_DIR, open_cached_index  # noqa: E402
 from eval.metrics import contains_answer  # noqa: E402
 from rag.answer import Answerer, AnswerSet  # noqa: E402
@@ -111,18 +112,13 @@ def score(ranker: SentenceRanker, X: list[np.ndarray], items: list[dict]) -> dic
     return out
 
 
-def folds(items: list[dict]) -> list[set[str]]:
-    articles = sorted({item["article"] for item in items})
-    return [set(articles[: len(articles) // 2]), set(articles[len(articles) // 2:])]
-
-
 def held_out(X: list[np.ndarray], items: list[dict], names: tuple[str, ...] = FEATURES,
              *, C: float = 1.0) -> dict[str, float]:
     """Fit on each half's articles, score the other half's questions; the pooled means."""
     pooled = defaultdict(list)
-    for fold in folds(items):
-        train = [i for i, item in enumerate(items) if item["article"] in fold]
-        test = [i for i, item in enumerate(items) if item["article"] not in fold]
+    for fit_on, score_on in article_halves(item["article"] for item in items):
+        train = [i for i, item in enumerate(items) if item["article"] in fit_on]
+        test = [i for i, item in enumerate(items) if item["article"] in score_on]
         ranker = fit([X[i] for i in train], [items[i] for i in train], names, C=C)
         for key, values in score(ranker, [X[i] for i in test], [items[i] for i in test]).items():
             pooled[key].extend(values)
@@ -167,19 +163,17 @@ def main() -> None:
                 without = held_out(X, items, tuple(n for n in FEATURES if n != name))
                 print(show(f"  without {name}", without))
     final = fit(X, items)
-    from eval.report import git_commit
-    from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, file_sha256
+    from rag.embed import DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256
     from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS
     from rag.retrieve import fusion_weights
 
-    final.save(args.out, about={
-        "command": sys.argv, "commit": git_commit(REPO)[0],
-        "data": {"path": str(args.squad), "sha256": file_sha256(args.squad)},
-        "embedder": {"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
-                     "sentence_vectors": DEFAULT_SENTENCE_VECTORS}, "fusion_weights": fusion_weights(),
-        "features": list(FEATURES), "questions": len(items), "candidates": n_candidates,
-        "held_out": {k: round(v, 4) for k, v in figures.items()},
-        "similarity_alone": {k: round(v, 4) for k, v in baseline.items()}})
+    final.save(args.out, about=provenance(
+        [args.squad], features=FEATURES,
+        embedder={"name": DEFAULT_MODEL_NAME, "sha256": DEFAULT_MODEL_SHA256, "backend": DEFAULT_BACKEND,
+                  "sentence_vectors": DEFAULT_SENTENCE_VECTORS},
+        fusion_weights=fusion_weights(), questions=len(items), candidates=n_candidates,
+        held_out={k: round(v, 4) for k, v in figures.items()},
+        similarity_alone={k: round(v, 4) for k, v in baseline.items()}))
     print(f"wrote {args.out}: {final.weights}")
 
 

@@ -18,6 +18,7 @@ PUBLIC = {
     "eval.errors": ["EvalError", "DatasetError", "BaselineError"],
     "eval.compare": ["MetricDelta", "Comparison", "compare_reports", "markdown_comparison", "SIGNIFICANCE"],
     "eval.plots": ["plot_run"],
+    "eval.fitting": ["article_halves", "provenance"],
 }
 
 
