@@ -45,21 +45,13 @@ def article_halves(articles: Iterable[Hashable], *, splits: int = 1,
     return pairs
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def provenance(data: Sequence[str | os.PathLike[str]], *, embedder: dict[str, Any] | None = None,
                seed: int | None = None, features: Sequence[str] | None = None,
                command: Sequence[str] | None = None, **extra: Any) -> dict[str, Any]:
     """The ``about`` of a fitted file: how it was made, and from what."""
     commit, dirty = git_commit(_REPO)
     found: dict[str, Any] = {"command": list(command if command is not None else sys.argv), "commit": commit,
-                             "dirty": dirty, "data": [{"path": str(p), "sha256": _sha256(Path(p))} for p in data]}
+                             "dirty": dirty, "data": [{"path": str(p), "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in data]}
     if embedder is not None:
         found["embedder"] = dict(embedder)
     if seed is not None:

@@ -147,7 +147,7 @@ class MilvusIndex:
         the file (one process at a time may open it)."""
         with contextlib.suppress(Exception):
             self._client.close()
-        if self.location.startswith("milvus-lite:"):
+        if self.embedded:
             from milvus_lite.server_manager import server_manager_instance
 
             server_manager_instance.release_server(self.location.removeprefix("milvus-lite:"))

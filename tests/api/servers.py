@@ -14,8 +14,6 @@ from bench import child_env, free_port, rag_serve_command, serving, wait_ready
 
 __all__ = ["free_port", "serve_in_thread", "serve_process", "wait_ready"]  # the launcher itself: bench.serve
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @contextlib.contextmanager
 def serve_in_thread(app, *, port: int | None = None) -> Iterator[str]:
