@@ -29,6 +29,7 @@ __all__ = [
     "run",
     "add_arguments",
     "percentile",
+    "add_fit_commands",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -39,6 +40,7 @@ _HOMES = {
     **{name: "eval.errors" for name in ("EvalError", "DatasetError", "BaselineError")},
     **{name: "eval.cli" for name in ("main", "run", "add_arguments")},
     "percentile": "eval.metrics",
+    "add_fit_commands": "eval.fitting.cli",
 }
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from eval.datasets import QADataset, QAExample, load_dataset
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
+    from eval.fitting.cli import add_fit_commands
     from eval.metrics import percentile
     from eval.runner import PRIMARY_METRICS, EvalRun, Evaluator, QuestionResult
 

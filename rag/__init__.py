@@ -14,13 +14,19 @@ from typing import Any
 from domain.errors import (DocumentError, DocumentNotFoundError, IndexMismatchError, InvalidQuestionError,
                            ModelError, RagError)
 from domain.types import Answer, AskResult, Chunk, Citation, Document, DocumentInfo, IngestReport, Passage, SkippedFile
+from rag.answer import NO_ANSWER_FILE, AnswerSet, NoAnswerModel
+from rag.answer import SIGNALS as NO_ANSWER_SIGNALS
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, backend_for
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline
-from rag.reader.model_dir import DEFAULT_READER_DIR
-from rag.retrieve import RETRIEVAL_MODES, Candidate, RetrievalMode, Retriever
+from rag.model_file import read_model_file, write_model_file
+from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card
+from rag.retrieve import DEFAULT_FUSION_FILE, RETRIEVAL_MODES, Candidate, RetrievalMode, Retriever, fuse, fusion_weights
+from rag.retrieve import SIGNALS as FUSION_SIGNALS
+from rag.sentence_rank import DEFAULT_SENTENCE_MODEL, SentenceRanker, sentence_features
+from rag.sentence_rank import FEATURES as SENTENCE_FEATURES
 
 __all__ = [
     "Pipeline",
@@ -44,6 +50,23 @@ __all__ = [
     "load_file",
     "load_bytes",
     "record_to_document",
+    # the fitted models, their files and what fitting them needs (eval.fitting)
+    "fuse",
+    "fusion_weights",
+    "FUSION_SIGNALS",
+    "DEFAULT_FUSION_FILE",
+    "SentenceRanker",
+    "sentence_features",
+    "SENTENCE_FEATURES",
+    "DEFAULT_SENTENCE_MODEL",
+    "NoAnswerModel",
+    "NO_ANSWER_SIGNALS",
+    "NO_ANSWER_FILE",
+    "AnswerSet",
+    "read_card",
+    "write_card",
+    "read_model_file",
+    "write_model_file",
     "TrainSettings",
     "train_reader",
     "finish_from_checkpoint",

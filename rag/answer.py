@@ -16,7 +16,6 @@ Every answer is a slice of a stored document, so its citation is exact by constr
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -29,6 +28,7 @@ import numpy as np
 from domain.types import Answer, Citation
 from index import SentenceVectors, StoredChunk
 from rag.reader.model_dir import DEFAULT_READER_DIR
+from rag.model_file import read_model_file, write_model_file
 from rag.sentence_rank import SentenceRanker, sentence_features
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class NoAnswerModel:
 
     @classmethod
     def load(cls, path: Path) -> NoAnswerModel:
-        body = json.loads(Path(path).read_text(encoding="utf-8"))
+        body = read_model_file(path, required=("weights", "bias", "threshold"))
         return cls(weights=body["weights"], bias=body["bias"], threshold=body["threshold"],
                    reading_threshold=body.get("reading_threshold", 0.0), ranker_weight=body.get("ranker_weight", 1.0))
 
@@ -84,11 +84,9 @@ class NoAnswerModel:
         return cls.load(path) if path.is_file() else cls.untrained()
 
     def save(self, path: Path, *, about: dict | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"weights": self.weights, "bias": self.bias, "threshold": self.threshold,
-                                    "reading_threshold": self.reading_threshold,
-                                    "ranker_weight": self.ranker_weight, "about": about or {}},
-                                   indent=1) + "\n", encoding="utf-8")
+        write_model_file(path, {"weights": self.weights, "bias": self.bias, "threshold": self.threshold,
+                                "reading_threshold": self.reading_threshold, "ranker_weight": self.ranker_weight,
+                                "about": about or {}})
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ class SentenceTransformerEmbedder:
         self.backend = backend
         self.batch_size = batch_size
         self.name = DEFAULT_MODEL_NAME if bundled else path.name
-        self.sha256 = weights_sha256
+        self.sha256 = self.weights_sha256 = weights_sha256
         if backend == "onnx-int8":
             # Different vectors, so a different identity: the index stamps name and hash.
             self.name += INT8_SUFFIX

@@ -10,7 +10,6 @@ recall@1 0.85 against 0.75 for plain reciprocal rank fusion of chunk-dense and B
 """
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ import numpy as np
 
 from domain.modes import RETRIEVAL_MODES, RetrievalMode
 from index import SentenceVectors, Snapshot
+from rag.model_file import read_model_file
 
 __all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "fusion_weights", "DEFAULT_FUSION_FILE", "fuse"]
 
@@ -32,7 +32,7 @@ DEFAULT_FUSION_FILE = Path(__file__).with_name("models") / "fusion_weights.json"
 
 def fusion_weights(path: Path = DEFAULT_FUSION_FILE) -> dict[str, float]:
     """The fitted weights of each signal (read when a retriever is made, not at import)."""
-    return dict(json.loads(path.read_text(encoding="utf-8"))["weights"])
+    return dict(read_model_file(path, required=("weights",))["weights"])
 _MODE_SIGNALS: dict[str, tuple[str, ...]] = {"hybrid": SIGNALS, "dense": ("dense", "sentence"), "bm25": ("lexical",)}
 
 

@@ -11,7 +11,6 @@ already has: no parse. The weights are fitted on SQuAD 2.0 by ``scripts/fit_sent
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from index import stemmed_terms
+from rag.model_file import read_model_file, write_model_file
 
 __all__ = ["FEATURES", "SentenceRanker", "sentence_features", "question_type", "DEFAULT_SENTENCE_MODEL"]
 
@@ -154,9 +154,8 @@ class SentenceRanker:
         return np.argsort(-self.score(features), kind="stable")
 
     def save(self, path: Path, *, about: dict[str, Any] | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"weights": self.weights, "about": about or {}}, indent=1))
+        write_model_file(path, {"weights": self.weights, "about": about or {}})
 
     @classmethod
     def load(cls, path: Path = DEFAULT_SENTENCE_MODEL) -> SentenceRanker:
-        return cls(weights=json.loads(path.read_text())["weights"])
+        return cls(weights=read_model_file(path, required=("weights",))["weights"])

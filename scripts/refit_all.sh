@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
 # Refit everything the product learns, in the order each step depends on the ones before it.
-#   bash scripts/refit_all.sh            # everything: the reader's training takes about 80 minutes on 2 cores
+#   bash scripts/refit_all.sh              # everything: the reader's training takes about 80 minutes on 2 cores
 #   bash scripts/refit_all.sh --no-reader  # keep the shipped reader; refit what sits around it
 # Every step writes its file itself, with its provenance (command, commit, data with sha256, embedder,
 # seed, features): nothing is copied by hand. All of it fits on ../shared/train, never on the public split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+RAG=.venv/bin/rag
 TRAIN=../shared/train
 reader=1
 [ "${1:-}" = "--no-reader" ] && reader=0
 
-# 1. The article split the reader and the no-answer fit share: training half / validation half.
-$PY scripts/prepare_reader_data.py
+# 1. The article split the reader and the no-answer fit share: training half / validation half (reader-data/).
+$RAG fit split
 # 2. Retrieval's fusion weights (rag/models/fusion_weights.json).
-$PY scripts/fit_fusion_weights.py --squad "$TRAIN/squad2-dev-other.json"
+$RAG fit fusion
 # 3. The sentence ranker (rag/models/sentence_ranker.json): one of its features is the fused score.
-$PY scripts/fit_sentence_ranker.py --squad "$TRAIN/squad2-dev-other.json"
+$RAG fit sentence-ranker
 # 4. The reader (rag/models/reader/), on the training half and the other training sets.
 if [ "$reader" = 1 ]; then
-  .venv/bin/rag -v train-reader --out rag/models/reader --max-examples 50000 --checkpoint-minutes 8 --qa \
+  $RAG -v train-reader --out rag/models/reader --max-examples 50000 --checkpoint-minutes 8 --qa \
     "$TRAIN/squad-train.json" reader-data/squad2-dev-other.train.json \
     "$TRAIN/squad1.1-dev-other.json" "$TRAIN"/squadshifts-{new-wiki,amazon,reddit}.json \
     "$TRAIN"/subjqa-{train,test}.json
 fi
 # 5. The answer weighting and no-answer thresholds (rag/models/reader/no_answer.json), on the
 #    validation half, with everything above in place; it records its figures in the reader's card.
-$PY scripts/fit_no_answer.py
+$RAG fit no-answer --no-progress
 echo "refit done; run bash scripts/test.sh (the eval gate compares the public split with the baseline)"

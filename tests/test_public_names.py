@@ -15,7 +15,11 @@ PUBLIC = {
             "MAX_K", "MAX_QUESTION_CHARS", "DEFAULT_BACKEND", "DEFAULT_SENTENCE_VECTORS", "DEFAULT_READER_DIR",
             "Chunker", "Embedder", "SentenceTransformerEmbedder", "HashEmbedder", "DEFAULT_MODEL_NAME", "backend_for",
             "Retriever", "Candidate", "RetrievalMode", "RETRIEVAL_MODES", "iter_files", "load_file", "load_bytes",
-            "record_to_document", "TrainSettings", "train_reader", "finish_from_checkpoint"},
+            "record_to_document", "TrainSettings", "train_reader", "finish_from_checkpoint",
+            # the fitted models and their files (eval.fitting)
+            "fuse", "fusion_weights", "FUSION_SIGNALS", "DEFAULT_FUSION_FILE", "SentenceRanker", "sentence_features",
+            "SENTENCE_FEATURES", "DEFAULT_SENTENCE_MODEL", "NoAnswerModel", "NO_ANSWER_SIGNALS", "NO_ANSWER_FILE",
+            "AnswerSet", "read_card", "write_card", "read_model_file", "write_model_file"},
     "index": {"CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
               "StoredChunk", "VectorIndex", "Writer", "create_vector_index",
               # the storage contract and its factory; what rag/ uses

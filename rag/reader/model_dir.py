@@ -15,12 +15,12 @@ reader is a third of the full model's size. A reader trained with unfrozen embed
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from domain.errors import ModelError
 from rag.embed import DEFAULT_MODEL_SHA256, default_model_path, file_sha256
+from rag.model_file import read_model_file, write_model_file
 
 __all__ = ["WEIGHTS", "CARD", "WORD_EMBEDDINGS", "DEFAULT_READER_DIR", "load_trainable", "save_reader",
            "read_card", "write_card", "load_torch_reader"]
@@ -35,16 +35,13 @@ DEFAULT_READER_DIR = Path(__file__).resolve().parent.parent / "models" / "reader
 
 def read_card(directory: Path) -> dict:
     try:
-        return json.loads((Path(directory) / CARD).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{directory}: no readable {CARD}: not a reader directory ({exc})") from exc
+        return read_model_file(Path(directory) / CARD)
+    except ModelError as exc:
+        raise ModelError(f"{directory}: not a reader directory: {exc}") from exc
 
 
 def write_card(directory: Path, card: dict) -> None:
-    target = Path(directory) / CARD
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(card, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(target)
+    write_model_file(Path(directory) / CARD, card)
 
 
 def _quiet_transformers() -> None:

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from eval.fitting import article_halves, provenance
+from eval.fitting.halves import article_halves, split_items
+from eval.fitting.provenance import embedder_about, provenance
 
 
 def test_without_a_seed_the_sorted_halves_are_used_both_ways_round():
@@ -42,3 +43,16 @@ def test_provenance_names_the_command_commit_data_seed_and_features(tmp_path):
     assert about["data"] == [{"path": str(data), "sha256": hashlib.sha256(b'{"data": []}').hexdigest()}]
     assert about["embedder"] == {"name": "m", "sha256": "ab"} and about["questions"] == 3
     assert about["commit"] is None or len(about["commit"]) == 40
+
+
+def test_split_items_keeps_each_item_with_its_article():
+    items = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("d", 5)]
+    pairs = split_items(items, lambda item: item[0])
+    assert pairs == [([("a", 1), ("b", 2), ("a", 3)], [("c", 4), ("d", 5)]),
+                     ([("c", 4), ("d", 5)], [("a", 1), ("b", 2), ("a", 3)])]
+
+
+def test_the_embedder_block_names_the_model_its_weights_and_the_index_settings(pipeline):
+    about = embedder_about(pipeline)
+    assert about["name"] == pipeline.embedder.name and about["sha256"] == pipeline.embedder.sha256
+    assert about["sentence_vectors"] == pipeline.directory.settings.sentence_vectors
