@@ -123,17 +123,17 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
     from eval.compare import compare_reports, markdown_comparison
     from eval.datasets import load_dataset
     from eval.errors import DatasetError
-    from eval.report import (append_history, build_report, git_commit, history_entry, markdown_summary,
+    from eval.report import (append_history, build_report, history_entry, markdown_summary,
                              read_history, read_report, read_scores, scores_path, write_json, write_questions,
                              write_scores)
     from eval.runner import RANK_CUTOFF, RETRIEVE_K, Evaluator, recall_curve
-    from rag import DEFAULT_SENTENCE_VECTORS, Pipeline
+    from rag import DEFAULT_SENTENCE_VECTORS, Pipeline, git_commit
 
     stdout = stdout or sys.stdout
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     # the code this run loads (the checkout eval/ lives in), taken now: others may commit meanwhile
-    commit, dirty = git_commit(Path(__file__).resolve().parents[1])
+    commit, dirty = git_commit()
     dataset = load_dataset(args.qa).limited(args.limit)
     if dataset.documents is not None and args.corpus:
         raise DatasetError(f"{args.qa} is SQuAD JSON and brings its own documents; --corpus is for JSONL files")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +22,7 @@ from eval.errors import BaselineError
 from eval.runner import EvalRun, per_question_scores
 
 __all__ = ["REPORT_KEYS", "SECTIONS", "build_report", "write_json", "read_report", "scores_path", "write_scores",
-           "read_scores", "write_questions", "git_commit", "history_entry", "append_history", "read_history",
+           "read_scores", "write_questions", "history_entry", "append_history", "read_history",
            "markdown_summary", "format_value"]
 
 REPORT_KEYS: tuple[str, ...] = ("dataset", "n_questions", "n_answerable", "n_unanswerable", "config", "retrieval",
@@ -117,17 +116,6 @@ def write_questions(path: str | os.PathLike[str], run: EvalRun) -> Path:
         for result in run.results:
             f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     return path
-
-
-def git_commit(cwd: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
-    """The checked-out commit and whether the working tree has changes (``None`` outside git)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                              timeout=10).stdout.strip()
-    try:
-        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return None, None
 
 
 def history_entry(report: dict[str, Any], *, seconds: float, commit: str | None, dirty: bool | None,

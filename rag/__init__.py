@@ -20,8 +20,9 @@ from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, backend_for
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
-from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline
 from rag.model_file import read_model_file, write_model_file
+from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline
+from rag.provenance import file_sha256, git_commit
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card
 from rag.retrieve import DEFAULT_FUSION_FILE, RETRIEVAL_MODES, Candidate, RetrievalMode, Retriever, fuse, fusion_weights
 from rag.retrieve import SIGNALS as FUSION_SIGNALS
@@ -67,6 +68,8 @@ __all__ = [
     "write_card",
     "read_model_file",
     "write_model_file",
+    "file_sha256",
+    "git_commit",
     "TrainSettings",
     "train_reader",
     "finish_from_checkpoint",

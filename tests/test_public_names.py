@@ -19,7 +19,8 @@ PUBLIC = {
             # the fitted models and their files (eval.fitting)
             "fuse", "fusion_weights", "FUSION_SIGNALS", "DEFAULT_FUSION_FILE", "SentenceRanker", "sentence_features",
             "SENTENCE_FEATURES", "DEFAULT_SENTENCE_MODEL", "NoAnswerModel", "NO_ANSWER_SIGNALS", "NO_ANSWER_FILE",
-            "AnswerSet", "read_card", "write_card", "read_model_file", "write_model_file"},
+            "AnswerSet", "read_card", "write_card", "read_model_file", "write_model_file",
+            "file_sha256", "git_commit"},
     "index": {"CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
               "StoredChunk", "VectorIndex", "Writer", "create_vector_index",
               # the storage contract and its factory; what rag/ uses

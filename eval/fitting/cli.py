@@ -85,8 +85,8 @@ def cmd_sentence_ranker(args: argparse.Namespace) -> int:
     import numpy as np
 
     from eval.fitting.provenance import embedder_about, provenance
-    from eval.fitting.sentence_ranker import COSINE_ONLY, candidate_features, collect_candidates, fit_ranker, held_out
-    from eval.fitting.sentence_ranker import score_ranker
+    from eval.fitting.sentence_ranker import (COSINE_ONLY, candidate_features, collect_candidates, fit_ranker,
+                                              held_out, score_ranker)
     from rag import DEFAULT_SENTENCE_MODEL, SENTENCE_FEATURES, fusion_weights
 
     out = args.out or DEFAULT_SENTENCE_MODEL

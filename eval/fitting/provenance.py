@@ -2,26 +2,14 @@
 the embedder, the seed and the feature names, so each fitted file says how to make it again."""
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from eval.report import git_commit
+from rag import file_sha256, git_commit
 
-__all__ = ["provenance", "embedder_about", "file_sha256"]
-
-_REPO = Path(__file__).resolve().parents[2]
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["provenance", "embedder_about"]
 
 
 def embedder_about(pipeline: Any) -> dict[str, Any]:
@@ -39,7 +27,7 @@ def provenance(data: Sequence[str | os.PathLike[str]], *, embedder: dict[str, An
                seed: int | None = None, features: Sequence[str] | None = None,
                command: Sequence[str] | None = None, **extra: Any) -> dict[str, Any]:
     """The ``about`` of a fitted file: how it was made, and from what."""
-    commit, dirty = git_commit(_REPO)
+    commit, dirty = git_commit()
     found: dict[str, Any] = {"command": list(command if command is not None else sys.argv), "commit": commit,
                              "dirty": dirty, "data": [{"path": str(p), "sha256": file_sha256(p)} for p in data]}
     if embedder is not None:

@@ -19,8 +19,9 @@ import logging
 from pathlib import Path
 
 from domain.errors import ModelError
-from rag.embed import DEFAULT_MODEL_SHA256, default_model_path, file_sha256
+from rag.embed import DEFAULT_MODEL_SHA256, default_model_path
 from rag.model_file import read_model_file, write_model_file
+from rag.provenance import file_sha256
 
 __all__ = ["WEIGHTS", "CARD", "WORD_EMBEDDINGS", "DEFAULT_READER_DIR", "load_trainable", "save_reader",
            "read_card", "write_card", "load_torch_reader"]
@@ -112,7 +113,6 @@ def load_torch_reader(directory: Path):
     Raises:
         ModelError: not a reader directory, or its encoder is not the bundled one it was trained on.
     """
-    import torch
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForQuestionAnswering
 

@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.provenance import file_sha256, git_commit
 from rag.reader.features import configure, encode_for_training
-from rag.embed import file_sha256
 from rag.reader.squad import ReadingExample, read_squad
 
 __all__ = ["TrainSettings", "train_reader", "finish_from_checkpoint", "training_pairs", "bucketed_batches"]
@@ -127,14 +126,6 @@ def _has_amx() -> bool:
         return False
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parent).stdout.strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def _machine(device: str) -> dict:
     cpu = platform.processor()
     try:
@@ -190,7 +181,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     from rag.reader.model_dir import load_trainable, save_reader
 
     started = time.time()
-    commit = _git_commit()  # the code that trains, taken now: others may commit meanwhile
+    commit = git_commit()[0]  # the code that trains, taken now: others may commit meanwhile
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT
@@ -336,7 +327,7 @@ def finish_from_checkpoint(out: Path) -> Path:
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
-                 commit=_git_commit())
+                 commit=git_commit()[0])
     card["stopped_early"] = True
     save_reader(model, tokenizer, out, card=card)
     return out

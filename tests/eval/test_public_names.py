@@ -10,7 +10,7 @@ import eval
 PUBLIC = {
     "eval": ["Evaluator", "EvalRun", "QuestionResult", "PRIMARY_METRICS", "QADataset", "QAExample", "load_dataset",
              "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError",
-             "main", "run", "add_arguments", "percentile"],
+             "main", "run", "add_arguments", "percentile", "add_fit_commands"],
     "eval.metrics": ["normalize_answer", "answer_tokens", "exact_match", "f1_score", "max_over_golds",
                      "contains_answer", "distinct", "first_relevant_rank", "recall_at_k", "reciprocal_rank",
                      "ndcg_at_k", "no_answer_scores", "mean", "percentile"],
@@ -18,7 +18,14 @@ PUBLIC = {
     "eval.errors": ["EvalError", "DatasetError", "BaselineError"],
     "eval.compare": ["MetricDelta", "Comparison", "compare_reports", "markdown_comparison", "SIGNIFICANCE"],
     "eval.plots": ["plot_run"],
-    "eval.fitting": ["article_halves", "provenance"],
+    "eval.fitting.halves": ["article_halves", "split_items"],
+    "eval.fitting.provenance": ["provenance", "embedder_about"],
+    "eval.fitting.fusion": ["GRID", "SEED", "Pool", "FusionFit", "collect_pools", "ranks", "figures", "best_weights",
+                            "fit_fusion"],
+    "eval.fitting.sentence_ranker": ["COSINE_ONLY", "TOPS", "collect_candidates", "candidate_features", "fit_ranker",
+                                     "score_ranker", "held_out"],
+    "eval.fitting.no_answer": ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "collect_reading",
+                               "reading_figures", "fit_reading_threshold"],
 }
 
 

@@ -81,7 +81,8 @@ def test_unknown_backend_is_a_model_error():
 
 
 def test_the_weights_hash_is_remembered_and_redone_when_the_file_changes(tmp_path):
-    from rag.embed import _weights_sha256, file_sha256
+    from rag.embed import _weights_sha256
+    from rag.provenance import file_sha256
 
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(b"one")

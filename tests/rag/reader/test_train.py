@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from safetensors import safe_open
 
-from rag.embed import file_sha256
+from rag.provenance import file_sha256
 from rag.reader.model_dir import WORD_EMBEDDINGS, load_torch_reader, read_card
 from rag.reader.runtime import Reader
 from rag.reader.train import CHECKPOINT, TrainSettings, bucketed_batches, train_reader, training_pairs
