@@ -29,6 +29,9 @@ __all__ = [
     "run",
     "add_arguments",
     "percentile",
+    "exact_match",
+    "f1_score",
+    "max_over_golds",
     "add_fit_commands",
 ]
 
@@ -39,7 +42,7 @@ _HOMES = {
     **{name: "eval.cache" for name in ("BuiltIndex", "open_cached_index")},
     **{name: "eval.errors" for name in ("EvalError", "DatasetError", "BaselineError")},
     **{name: "eval.cli" for name in ("main", "run", "add_arguments")},
-    "percentile": "eval.metrics",
+    **{name: "eval.metrics" for name in ("percentile", "exact_match", "f1_score", "max_over_golds")},
     "add_fit_commands": "eval.fitting.cli",
 }
 
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
     from eval.fitting.cli import add_fit_commands
-    from eval.metrics import percentile
+    from eval.metrics import exact_match, f1_score, max_over_golds, percentile
     from eval.runner import PRIMARY_METRICS, EvalRun, Evaluator, QuestionResult
 
 

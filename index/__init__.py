@@ -9,7 +9,7 @@ from __future__ import annotations
 from index.backend import IndexBackend, IndexReader, IndexWriter, is_milvus, open_index, stored_settings
 from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
-from index.lexical import stemmed_terms
+from index.lexical import STOPWORDS, lexical_text, stemmed_terms
 from index.manifest import IndexSettings, Manifest
 from index.milvus import MilvusIndex
 from index.sentence_table import SentenceVectors
@@ -27,6 +27,8 @@ __all__ = [
     "Manifest",
     "MilvusIndex",
     "SentenceVectors",
+    "STOPWORDS",
+    "lexical_text",
     "VECTOR_INDEX_KINDS",
     "VectorIndexKind",
     "Snapshot",

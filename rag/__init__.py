@@ -16,6 +16,7 @@ from domain.errors import (DocumentError, DocumentNotFoundError, IndexMismatchEr
 from domain.types import Answer, AskResult, Chunk, Citation, Document, DocumentInfo, IngestReport, Passage, SkippedFile
 from rag.answer import NO_ANSWER_FILE, AnswerSet, NoAnswerModel
 from rag.answer import SIGNALS as NO_ANSWER_SIGNALS
+from rag.boilerplate import indexable_ranges, mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, backend_for
 from rag.hash_embedder import HashEmbedder
@@ -51,6 +52,8 @@ __all__ = [
     "load_file",
     "load_bytes",
     "record_to_document",
+    "mark_boilerplate",
+    "indexable_ranges",
     # the fitted models, their files and what fitting them needs (eval.fitting)
     "fuse",
     "fusion_weights",

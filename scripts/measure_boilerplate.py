@@ -17,8 +17,7 @@ import tempfile
 from pathlib import Path
 
 from domain.errors import DocumentError
-from rag.boilerplate import indexable_ranges, mark_boilerplate
-from rag.loaders import iter_files, load_file
+from rag import indexable_ranges, iter_files, load_file, mark_boilerplate
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,8 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from eval.datasets import load_squad
-from index.lexical import STOPWORDS, lexical_text
+from eval import load_dataset
+from index import STOPWORDS, lexical_text
 from rag import HashEmbedder, Pipeline
 
 _MILVUS_STEMMING = {"tokenizer": "standard", "filter": [
@@ -42,7 +42,7 @@ def main() -> int:
     args = parser.parse_args()
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-    dataset = load_squad(args.qa)
+    dataset = load_dataset(args.qa)
     examples = [e for e in dataset.examples if e.answerable and e.gold_doc_ids]
     work = Path(tempfile.mkdtemp(prefix="rag-lexical-"))
     try:

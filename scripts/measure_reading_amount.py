@@ -12,19 +12,14 @@ this is how the shipped default was chosen.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from eval import exact_match, f1_score, load_dataset, max_over_golds, open_cached_index
+from rag import DEFAULT_BACKEND, SentenceTransformerEmbedder
 
-from eval.cache import open_cached_index  # noqa: E402
-from eval.datasets import load_dataset  # noqa: E402
-from eval.metrics import exact_match, f1_score, max_over_golds  # noqa: E402
-from rag.pipeline import DEFAULT_BACKEND  # noqa: E402
-from rag.embed import SentenceTransformerEmbedder  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ PUBLIC = {
             "MAX_K", "MAX_QUESTION_CHARS", "DEFAULT_BACKEND", "DEFAULT_SENTENCE_VECTORS", "DEFAULT_READER_DIR",
             "Chunker", "Embedder", "SentenceTransformerEmbedder", "HashEmbedder", "DEFAULT_MODEL_NAME", "backend_for",
             "Retriever", "Candidate", "RetrievalMode", "RETRIEVAL_MODES", "iter_files", "load_file", "load_bytes",
-            "record_to_document", "TrainSettings", "train_reader", "finish_from_checkpoint",
+            "record_to_document", "mark_boilerplate", "indexable_ranges", "TrainSettings", "train_reader", "finish_from_checkpoint",
             # the fitted models and their files (eval.fitting)
             "fuse", "fusion_weights", "FUSION_SIGNALS", "DEFAULT_FUSION_FILE", "SentenceRanker", "sentence_features",
             "SENTENCE_FEATURES", "DEFAULT_SENTENCE_MODEL", "NoAnswerModel", "NO_ANSWER_SIGNALS", "NO_ANSWER_FILE",
@@ -25,7 +25,7 @@ PUBLIC = {
               "StoredChunk", "VectorIndex", "Writer", "create_vector_index",
               # the storage contract and its factory; what rag/ uses
               "IndexBackend", "IndexReader", "IndexWriter", "open_index", "stored_settings", "is_milvus",
-              "MilvusIndex", "SentenceVectors", "stemmed_terms", "VECTOR_INDEX_KINDS", "VectorIndexKind"},
+              "MilvusIndex", "SentenceVectors", "stemmed_terms", "STOPWORDS", "lexical_text", "VECTOR_INDEX_KINDS", "VectorIndexKind"},
 }
 
 
