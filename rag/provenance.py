@@ -20,13 +20,15 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def git_commit(cwd: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
+def git_commit(cwd: str | os.PathLike[str] | None = None, *,
+               ignore: tuple[str, ...] = ()) -> tuple[str | None, bool | None]:
     """The checked-out commit of ``cwd`` (default: the checkout this code runs from) and whether its
-    working tree has changes; ``(None, None)`` outside git."""
+    tracked files have changes outside the paths in ``ignore``; ``(None, None)`` outside git."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=cwd or _CHECKOUT, capture_output=True, text=True, check=True,
                               timeout=10).stdout.strip()
     try:
-        return git("rev-parse", "HEAD") or None, bool(git("status", "--porcelain", "--untracked-files=no"))
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in ignore))
+        return git("rev-parse", "HEAD") or None, bool(changed)
     except (OSError, subprocess.SubprocessError):
         return None, None

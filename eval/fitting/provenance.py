@@ -11,6 +11,8 @@ from rag import file_sha256, git_commit
 
 __all__ = ["provenance", "embedder_about"]
 
+FITTED_FILES = "rag/models"  # relative to the checkout
+
 
 def embedder_about(pipeline: Any) -> dict[str, Any]:
     """The embedding model a pipeline's index was built with: what a fit on its scores depends on."""
@@ -26,8 +28,9 @@ def embedder_about(pipeline: Any) -> dict[str, Any]:
 def provenance(data: Sequence[str | os.PathLike[str]], *, embedder: dict[str, Any] | None = None,
                seed: int | None = None, features: Sequence[str] | None = None,
                command: Sequence[str] | None = None, **extra: Any) -> dict[str, Any]:
-    """The ``about`` of a fitted file: how it was made, and from what."""
-    commit, dirty = git_commit()
+    """The ``about`` of a fitted file: how it was made, and from what. ``dirty`` says whether the code
+    differed from ``commit``; the fitted files themselves do not count (a refit rewrites them in turn)."""
+    commit, dirty = git_commit(ignore=(FITTED_FILES,))
     found: dict[str, Any] = {"command": list(command if command is not None else sys.argv), "commit": commit,
                              "dirty": dirty, "data": [{"path": str(p), "sha256": file_sha256(p)} for p in data]}
     if embedder is not None:

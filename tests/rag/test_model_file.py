@@ -41,3 +41,4 @@ def test_every_fitted_model_goes_through_it(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"weights": {}}), encoding="utf-8")
     with pytest.raises(ModelError, match="lacks bias, threshold"):
         NoAnswerModel.load(tmp_path / "bad.json")
+
