@@ -8,20 +8,19 @@ million rows), not what a server's query nodes would answer in.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import logging
 import multiprocessing
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.stats import Timer, dir_size_mb, percentiles, rss_mb
+from domain.logs import quiet_logger
 
 __all__ = ["milvus_kinds", "milvus_scale_rows"]
 
@@ -37,17 +36,6 @@ def milvus_kinds(nlist: int, nprobe: int) -> tuple[tuple[str, dict, dict], ...]:
     HNSW with the settings docs/scaling.md recommends."""
     return (("FLAT", {}, {}), ("IVF_SQ8", {"nlist": nlist}, {"nprobe": nprobe}),
             ("HNSW", {"M": 16, "efConstruction": 128}, {"ef": 64}))
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    log = logging.getLogger(logger_name)
-    level = log.level
-    log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
 
 
 def _recall(found: list[list[int]], exact: np.ndarray) -> float:
@@ -98,7 +86,7 @@ def _measure_one() -> None:
     params = client.prepare_index_params()
     params.add_index("v", index_type=index_type, metric_type="IP", params=build)
     # milvus-lite logs a stack trace for a timestamp call pymilvus makes per index build: not ours
-    with _quiet("grpc._server"):
+    with quiet_logger("grpc._server"):
         client.create_collection("scale", schema=schema)
         with Timer() as insert:
             for start in range(0, len(vectors), _INSERT_BATCH):

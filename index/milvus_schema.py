@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import asdict
 from typing import Any
 
 from domain.errors import IndexStoreError
+from domain.logs import quiet_logger
 from index.manifest import SCHEMA_VERSION, IndexSettings
 
 __all__ = ["LAYOUT", "MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "PRIMARY_KEYS", "BATCH", "quote", "in_filter",
@@ -39,13 +39,8 @@ def create_collections(client: Any, prefix: str, settings: IndexSettings) -> Non
     """Create an index's collections and write its manifest."""
     # milvus-lite's in-process server logs a stack trace for each index it builds (pymilvus asks it
     # for a timestamp it does not implement, then carries on): not an error of ours.
-    grpc_log = logging.getLogger("grpc._server")
-    level = grpc_log.level
-    grpc_log.setLevel(logging.CRITICAL)
-    try:
+    with quiet_logger("grpc._server"):
         _create(client, prefix, settings)
-    finally:
-        grpc_log.setLevel(level)
 
 
 def _create(client: Any, prefix: str, settings: IndexSettings) -> None:

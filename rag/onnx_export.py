@@ -6,7 +6,6 @@ and cached under :func:`default_cache_dir`; nothing is ever downloaded.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from domain.errors import ModelError
+from domain.logs import quiet_logger
 
 __all__ = ["ONNX_RECIPE", "default_cache_dir", "onnx_model_file", "read_model_json", "quantize_int8", "fuse_bert", "cached_onnx"]
 
@@ -150,24 +150,13 @@ def _run_once(path: Path, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
 
 
-@contextlib.contextmanager
-def _quiet_root_logger():
-    # onnxruntime.quantization logs advice ("consider pre-processing") on the root logger.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
-
-
 def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantization of a float ONNX graph's weights, per channel."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_root_logger():
+    # onnxruntime.quantization logs advice ("consider pre-processing") on the root logger
+    with quiet_logger(None, logging.ERROR):
         # Per-channel int8 weights keep cosine to float ≈ 0.99; per-tensor drops it to ≈ 0.95.
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
