@@ -37,6 +37,6 @@ def write_model_file(path: str | os.PathLike[str], body: Mapping[str, Any]) -> N
     """Write ``body`` (its ``about`` block included) atomically, making the directory if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)

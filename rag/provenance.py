@@ -23,11 +23,14 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 def git_commit(cwd: str | os.PathLike[str] | None = None, *,
                ignore: tuple[str, ...] = ()) -> tuple[str | None, bool | None]:
     """The checked-out commit of ``cwd`` (default: the checkout this code runs from) and whether its
-    tracked files have changes outside the paths in ``ignore``; ``(None, None)`` outside git."""
+    tracked files have changes outside the paths in ``ignore``; ``(None, None)`` outside git, or
+    when this code is installed rather than checked out (inside some other repository)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=cwd or _CHECKOUT, capture_output=True, text=True, check=True,
                               timeout=10).stdout.strip()
     try:
+        if cwd is None and Path(git("rev-parse", "--show-toplevel")).resolve() != _CHECKOUT:
+            return None, None
         changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in ignore))
         return git("rev-parse", "HEAD") or None, bool(changed)
     except (OSError, subprocess.SubprocessError):

@@ -25,7 +25,7 @@ from rag.model_file import read_model_file
 __all__ = ["RetrievalMode", "RETRIEVAL_MODES", "Candidate", "Retriever", "SIGNALS", "fusion_weights", "DEFAULT_FUSION_FILE", "fuse"]
 
 SIGNALS = ("dense", "sentence", "lexical")
-# Written by scripts/fit_fusion_weights.py (article-level cross-validation on SQuAD 2.0 training
+# Written by `rag fit fusion` (eval/fitting/fusion.py: article-level cross-validation on SQuAD 2.0 training
 # articles; the file holds its provenance and held-out figures).
 DEFAULT_FUSION_FILE = Path(__file__).with_name("models") / "fusion_weights.json"
 
@@ -33,6 +33,8 @@ DEFAULT_FUSION_FILE = Path(__file__).with_name("models") / "fusion_weights.json"
 def fusion_weights(path: Path = DEFAULT_FUSION_FILE) -> dict[str, float]:
     """The fitted weights of each signal (read when a retriever is made, not at import)."""
     return dict(read_model_file(path, required=("weights",))["weights"])
+
+
 _MODE_SIGNALS: dict[str, tuple[str, ...]] = {"hybrid": SIGNALS, "dense": ("dense", "sentence"), "bm25": ("lexical",)}
 
 

@@ -6,7 +6,7 @@ question's words a sentence has (the rarer ones among the candidates count more,
 the document's title hardly at all), whether it has them in the same order, whether it has the kind
 of thing asked for (a number for "how many", a year for "when") and how sure retrieval was of its
 passage. Every feature is a regular expression, a set of stemmed words or a number the answerer
-already has: no parse. The weights are fitted on SQuAD 2.0 by ``scripts/fit_sentence_ranker.py``
+already has: no parse. The weights are fitted on SQuAD 2.0 by ``rag fit sentence-ranker``
 (article-level cross-validation; the held-out figures are in the README) and ship as JSON.
 """
 from __future__ import annotations
