@@ -57,10 +57,11 @@ def _side_by_side() -> ThreadPoolExecutor:
     """The threads that run a second search while this one runs the first: one pool for the process,
     made on first use (a server's request threads share it; the searches wait on I/O or native code)."""
     global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="retrieve")
-        return _pool
+    if _pool is None:  # the lock only until the pool exists, not on every question
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="retrieve")
+    return _pool
 
 
 def _best_per_chunk(scores: np.ndarray, chunk_ids: np.ndarray) -> dict[int, float]:

@@ -126,7 +126,7 @@ def cmd_sentence_ranker(args: argparse.Namespace) -> int:
 def cmd_no_answer(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from eval.fitting.no_answer import (collect_guesses, collect_reading, fit_no_answer, fit_ranker_weight,
+    from eval.fitting.no_answer import (NEVER, collect_guesses, collect_reading, fit_no_answer, fit_ranker_weight,
                                         fit_reading_threshold, reading_figures)
     from eval.fitting.provenance import embedder_about, provenance
     from rag import DEFAULT_READER_DIR, NO_ANSWER_FILE, NO_ANSWER_SIGNALS, NoAnswerModel, read_card, write_card
@@ -158,7 +158,7 @@ def cmd_no_answer(args: argparse.Namespace) -> int:
                        reading_squad2_f1=round(reading_f1, 2), offtopic_abstained=off)
     final.save(reader / NO_ANSWER_FILE, about=about)
     print(f"wrote {reader / NO_ANSWER_FILE}")
-    figures, never = reading_figures(reading, reading_threshold), reading_figures(reading, -1e9)
+    figures, never = reading_figures(reading, reading_threshold), reading_figures(reading, NEVER)
     print(f"gold passage at the fitted threshold: {figures}; never abstaining: HasAns_f1 {never['HasAns_f1']}")
     card = read_card(reader)
     card.setdefault("eval", {})[f"{args.squad.name} (gold passage, threshold fitted on it)"] = {

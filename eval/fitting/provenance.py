@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rag import file_sha256, git_commit
+from rag import DEFAULT_FUSION_FILE, file_sha256, git_commit
 
 __all__ = ["provenance", "embedder_about"]
 
-FITTED_FILES = "rag/models"  # relative to the checkout
+FITTED_FILES = str(DEFAULT_FUSION_FILE.parent)  # the shipped fitted files (rag/models/)
 
 
 def embedder_about(pipeline: Any) -> dict[str, Any]:
