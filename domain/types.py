@@ -230,4 +230,8 @@ class DocumentInfo:
     pages: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not ``asdict``: it deep-copies ``metadata`` recursively, and user data has no business
+        # deciding how deep this process recurses.
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "n_chars": self.n_chars,
+                "n_chunks": self.n_chunks, "content_hash": self.content_hash, "metadata": self.metadata,
+                "pages": self.pages}

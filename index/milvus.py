@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from domain.errors import IndexMismatchError, IndexStoreError
+from domain.limits import shown_metadata
 from domain.types import Document, DocumentInfo, Exclusion
 from index.check import CheckReport
 from index.lexical import lexical_text
@@ -315,7 +316,7 @@ class MilvusReader:
                                    ["n", "text"])
         meta = json.loads(row["meta"])
         return Document(doc_id=doc_id, text="".join(p["text"] for p in sorted(pieces, key=lambda p: p["n"])),
-                        source=row["source"], title=row["title"], metadata=meta.get("metadata") or {},
+                        source=row["source"], title=row["title"], metadata=shown_metadata(meta.get("metadata")),
                         page_starts=tuple(meta["page_starts"]) if meta.get("page_starts") else None,
                         excluded=tuple(Exclusion(*e) for e in meta.get("excluded") or ()))
 
@@ -329,6 +330,6 @@ class MilvusReader:
             meta = json.loads(r["meta"])
             out.append(DocumentInfo(doc_id=r["doc_id"], title=r["title"], source=r["source"], n_chars=int(r["n_chars"]),
                                     n_chunks=int(r["n_chunks"]), content_hash=r["content_hash"],
-                                    metadata=meta.get("metadata") or {},
+                                    metadata=shown_metadata(meta.get("metadata")),
                                     pages=len(meta["page_starts"]) if meta.get("page_starts") else None))
         return out

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.limits import shown_metadata
 from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.lexical import lexical_query
 from index.store_schema import SCHEMA, SCHEMA_2
@@ -299,7 +300,7 @@ class Store:
             text=text,
             source=source,
             title=title,
-            metadata=json.loads(metadata),
+            metadata=shown_metadata(json.loads(metadata)),
             page_starts=tuple(json.loads(page_starts)) if page_starts else None,
             excluded=tuple(Exclusion(*ex) for ex in json.loads(excluded)) if excluded else (),
         )
@@ -315,7 +316,7 @@ class Store:
         return [
             DocumentInfo(
                 doc_id=r[0], title=r[1], source=r[2], n_chars=r[3], n_chunks=r[4], content_hash=r[5],
-                metadata=json.loads(r[6]), pages=len(json.loads(r[7])) if r[7] else None,
+                metadata=shown_metadata(json.loads(r[6])), pages=len(json.loads(r[7])) if r[7] else None,
             )
             for r in rows
         ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import DocumentError, UnsupportedFormatError
+from domain.limits import MAX_TITLE_CHARS, check_document, load_json
 from domain.types import Document, Exclusion, SkippedFile
 from rag.html_page import outside_main_content, read_page
 
@@ -108,7 +109,7 @@ def load_bytes(data: bytes, *, filename: str, source: str, doc_id: str) -> LoadR
     if suffix in {".json", ".jsonl"}:
         return _load_records(text, jsonl=suffix == ".jsonl", source=source, doc_id=doc_id)
     title = _markdown_title(text) if suffix in {".md", ".markdown"} else _headline(text)
-    return [_document(doc_id, text, source, title or filename)], []
+    return [_document(doc_id, text, source, _derived_title(title or filename))], []
 
 
 def decode_text(data: bytes) -> str:
@@ -134,6 +135,18 @@ def _document(doc_id: str, text: str, source: str, title: str, *, metadata: dict
         raise DocumentError("no text")
     return Document(doc_id=doc_id, text=text, source=source, title=title.strip() or source, metadata=metadata or {},
                     page_starts=page_starts, excluded=excluded)
+
+
+def _derived_title(title: str) -> str:
+    """A title found in a file (a heading, ``<title>``, PDF or Word properties, the file name) made
+    fit to store: control characters become spaces and an overlong one is cut, since the file itself
+    is fine and is not refused for what its properties hold."""
+    clean = " ".join("".join(" " if _is_control(c) else c for c in title).split())
+    return clean if len(clean) <= MAX_TITLE_CHARS else clean[:MAX_TITLE_CHARS - 1] + "…"
+
+
+def _is_control(char: str) -> bool:
+    return char < " " or "\x7f" <= char <= "\x9f" or "\ud800" <= char <= "\udfff"
 
 
 _MAX_TITLE_WORDS = 20
@@ -186,7 +199,8 @@ def _load_html(html: str, *, source: str, doc_id: str, filename: str) -> Documen
     page = read_page(html)
     if not page.text.strip():
         raise DocumentError("no text in HTML")
-    return _document(doc_id, page.text, source, _clean_title(page.title) or _clean_title(page.heading) or filename,
+    return _document(doc_id, page.text, source,
+                     _derived_title(_clean_title(page.title) or _clean_title(page.heading) or filename),
                      excluded=outside_main_content(html, page, source))
 
 
@@ -213,7 +227,8 @@ def _load_pdf(data: bytes, *, source: str, doc_id: str, filename: str) -> Docume
         offset += len(page) + 2
     first_page_line = _first_line(next(page for page in pages if page.strip()))
     title = " ".join(str(title).split()) if title and str(title).strip() else first_page_line
-    return _document(doc_id, "\n\n".join(parts), source, title or filename, page_starts=tuple(starts))
+    return _document(doc_id, "\n\n".join(parts), source, _derived_title(title or filename),
+                     page_starts=tuple(starts))
 
 
 def _load_docx(data: bytes, *, source: str, doc_id: str, filename: str) -> Document:
@@ -234,7 +249,7 @@ def _load_docx(data: bytes, *, source: str, doc_id: str, filename: str) -> Docum
     text = "\n\n".join(blocks)
     if not text.strip():
         raise DocumentError("no text in Word file")
-    return _document(doc_id, text, source, (title or "").strip() or heading or filename)
+    return _document(doc_id, text, source, _derived_title((title or "").strip() or heading or filename))
 
 
 def _docx_blocks(word: Any) -> tuple[list[str], str | None]:
@@ -282,10 +297,14 @@ def record_to_document(record: Any, *, default_id: str, source: str) -> Document
     metadata = record.get("metadata") or {}
     if not isinstance(title, str) or not isinstance(metadata, dict):
         raise DocumentError("record \"title\" must be a string and \"metadata\" an object")
-    return _document(str(record_id), text, source, title, metadata=metadata)
+    doc = _document(str(record_id), text, source, title, metadata=metadata)
+    check_document(doc)
+    return doc
 
 
-_TOO_DEEP = "invalid JSON: nested too deeply"
+def _json_error(exc: ValueError) -> str:
+    detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+    return f"invalid JSON: {detail}"
 
 
 def _load_records(text: str, *, jsonl: bool, source: str, doc_id: str) -> LoadResult:
@@ -295,18 +314,14 @@ def _load_records(text: str, *, jsonl: bool, source: str, doc_id: str) -> LoadRe
         skipped: list[SkippedFile] = []
         for n, line in lines:
             try:
-                raw.append((f"line {n}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                skipped.append(SkippedFile(f"{source}:{n}", f"invalid JSON: {exc.msg}"))
-            except RecursionError:
-                skipped.append(SkippedFile(f"{source}:{n}", _TOO_DEEP))
+                raw.append((f"line {n}", load_json(line)))
+            except ValueError as exc:
+                skipped.append(SkippedFile(f"{source}:{n}", _json_error(exc)))
     else:
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
-        except RecursionError as exc:
-            raise DocumentError(_TOO_DEEP) from exc
+            body = load_json(text)
+        except ValueError as exc:
+            raise DocumentError(_json_error(exc)) from exc
         items = body if isinstance(body, list) else [body]
         raw = [(f"record {i}", item) for i, item in enumerate(items)]
         skipped = []

@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
+from domain.limits import check_doc_id, document_problem, text_problem
 from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
 from domain.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
 from index import (CheckReport, IndexBackend, IndexSettings, SentenceVectors, StoredChunk, VectorIndexKind,
@@ -159,6 +160,8 @@ class Pipeline:
     def ingest_bytes(self, data: bytes, *, filename: str, doc_id: str | None = None) -> IngestReport:
         """Ingest an uploaded file. Raises :class:`DocumentError` if it cannot be loaded."""
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
+        if doc_id is not None:
+            check_doc_id(doc_id)
         default_id = doc_id or hashlib.sha256(f"upload:{safe_name}".encode()).hexdigest()[:16]
         docs, skipped = load_bytes(data, filename=safe_name, source=f"upload:{safe_name}", doc_id=default_id)
         report = self.ingest_documents(docs)
@@ -168,7 +171,8 @@ class Pipeline:
     def ingest_record(self, record: dict, *, source: str = "api") -> IngestReport:
         """Ingest one ``{"id"?, "title"?, "text", "metadata"?}`` record (ids default to a hash of the text)."""
         text = record.get("text") if isinstance(record, dict) else None
-        default_id = hashlib.sha256(str(text).encode()).hexdigest()[:16]
+        # surrogatepass: text that is not valid Unicode gets an id here and is refused, with why, below
+        default_id = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:16]
         return self.ingest_documents([record_to_document(record, default_id=default_id, source=source)])
 
     def ingest_documents(self, docs: list[Document], *, progress: bool = False,
@@ -180,7 +184,14 @@ class Pipeline:
         """
         started = time.perf_counter()
         report = IngestReport()
-        latest = {doc.doc_id: doc for doc in docs}  # the last of duplicate ids wins
+        latest = {}
+        for doc in docs:
+            problem = document_problem(doc)  # documents made in Python come here without a loader's checks
+            if problem:
+                report.skipped.append(SkippedFile(doc.source, problem))
+                logger.info("skipped %s: %s", doc.source, problem)
+            else:
+                latest[doc.doc_id] = doc  # the last of duplicate ids wins
         if keep_boilerplate:
             latest = {doc_id: dataclasses.replace(doc, excluded=()) for doc_id, doc in latest.items()}
         else:
@@ -292,6 +303,9 @@ class Pipeline:
             raise InvalidQuestionError("the question is empty")
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidQuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        problem = text_problem(question, what="the question")
+        if problem:
+            raise InvalidQuestionError(problem)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InvalidQuestionError(f"k must be an integer from 1 to {MAX_K}")
         return question.strip()

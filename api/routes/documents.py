@@ -1,7 +1,6 @@
 """``/documents``: list, show, create (a JSON record or a file upload) and delete."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DocumentError
+from domain.limits import MAX_ID_BYTES, id_problem, load_json
 from domain.types import IngestReport
 from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess, WritesDep
 from api.errors import ApiError, validation_message
@@ -35,7 +35,8 @@ _UPLOAD_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary",
                  "description": ".txt, .md, .html, .pdf, .json or .jsonl; at most RAG_MAX_UPLOAD_MB."},
-        "id": {"type": "string", "description": "The document id (default: a hash of the file name)."},
+        "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_BYTES,
+               "description": "The document id (default: a hash of the file name)."},
     },
 }
 _CREATE_BODY = {
@@ -107,11 +108,9 @@ async def _json_record(request: Request, limit: int) -> dict[str, Any]:
     if len(body) > limit:
         raise ApiError(413, "payload_too_large", _too_large(limit))
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = load_json(body)  # ValueError covers bad UTF-8, NaN, nesting too deep, a 5,000-digit number
+    except ValueError as exc:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:  # e.g. 100,000 nested arrays: json.loads gives up, and so do we
-        raise ApiError(400, "malformed_json", "the request body is not valid JSON: nested too deeply") from exc
     try:
         record = DocumentCreate.model_validate(data)
     except ValidationError as exc:
@@ -136,8 +135,9 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]
         if upload.size is not None and upload.size > limit:
             raise ApiError(413, "payload_too_large", _too_large(limit))
         doc_id = form.get("id")
-        if doc_id is not None and (not isinstance(doc_id, str) or not doc_id.strip() or len(doc_id) > 512):
-            raise ApiError(422, "invalid_request", "\"id\" must be a non-empty string of at most 512 characters")
+        problem = None if doc_id is None else id_problem(doc_id)
+        if problem:
+            raise ApiError(422, "invalid_request", f"\"id\": {problem}")
         data = await upload.read()
         return data, upload.filename or "upload", doc_id or None
     finally:

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from domain.limits import MAX_ID_BYTES, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, MAX_TITLE_CHARS
+
 __all__ = ["DocumentCreate", "DocumentCreated", "DocumentSummary", "DocumentsPublic", "ExclusionPublic",
            "DocumentPublic"]
 
@@ -16,10 +18,13 @@ class DocumentCreate(BaseModel):
         "examples": [{"id": "faq-1", "title": "Returns", "text": "Items can be returned within 30 days.",
                       "metadata": {"lang": "en"}}]})
 
-    id: StrictStr | None = Field(default=None, min_length=1, max_length=512)
-    title: StrictStr | None = None
+    id: StrictStr | None = Field(default=None, min_length=1, max_length=MAX_ID_BYTES,
+                                 description=f"At most {MAX_ID_BYTES} bytes of UTF-8; no control characters.")
+    title: StrictStr | None = Field(default=None, max_length=MAX_TITLE_CHARS)
     text: StrictStr
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        default=None, description=f"JSON values, at most {MAX_METADATA_DEPTH} levels deep, {MAX_METADATA_KEYS:,} keys "
+                                  f"and {MAX_METADATA_BYTES // 1024} KiB as JSON.")
 
 
 class DocumentCreated(BaseModel):

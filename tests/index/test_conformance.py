@@ -269,3 +269,23 @@ def test_locations_pick_their_engine(tmp_path):
 
     assert is_milvus("milvus-lite:./x.db") and is_milvus("milvus://h:1/n")
     assert not is_milvus(tmp_path / "milvus-lite") and not is_milvus("./milvus/index")
+
+
+def test_metadata_written_before_the_limits_is_shown_cut_at_the_depth_limit(where, monkeypatch):
+    # An older version stored any depth (and then failed to list it); every engine shows it cut.
+    monkeypatch.setattr("rag.pipeline.document_problem", lambda doc: None)
+    monkeypatch.setattr("rag.loaders.check_document", lambda doc: None)
+    deep: object = "leaf"
+    for _ in range(300):
+        deep = {"a": deep}
+    pipeline = Pipeline.open(where, embedder=HashEmbedder())
+    try:
+        pipeline.ingest_record({"id": "deep", "text": "Owls sleep by day.", "metadata": {"lang": "en", "tree": deep}})
+        cut: object = "[nested deeper than 16 levels: not shown]"
+        for _ in range(15):
+            cut = {"a": cut}
+        expected = {"lang": "en", "tree": cut}
+        assert pipeline.document("deep").metadata == expected
+        assert [d.metadata for d in pipeline.documents()] == [expected]
+    finally:
+        pipeline.directory.close()

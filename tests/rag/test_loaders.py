@@ -188,3 +188,26 @@ def test_directories_walk_recursively_with_include_and_exclude(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(DocumentError, match="no such file"):
         list(iter_files([tmp_path / "nope"]))
+
+
+def test_a_title_found_in_a_file_is_made_fit_to_store_not_refused():
+    # The file is fine; only its heading is overlong and holds a control character.
+    heading = "Owls\x07 " + "word " * 400
+    [doc], skipped = load_bytes(f"# {heading}\n\nOwls sleep by day.".encode(), filename="owls.md", source="owls.md",
+                                doc_id="owls")
+    assert not skipped and doc.title.startswith("Owls word word") and "\x07" not in doc.title
+    assert len(doc.title) == 1000 and doc.title.endswith("…")
+
+
+def test_a_record_over_a_limit_is_skipped_with_the_limit_named_and_the_rest_load():
+    deep: object = 1
+    for _ in range(40):
+        deep = {"a": deep}
+    data = "\n".join(json.dumps(r) for r in [{"id": "ok", "text": "Fine."}, {"id": "deep", "text": "Fine.", "metadata": deep},
+                                              {"id": "nan", "text": "Fine.", "metadata": {"x": float("nan")}}])
+    docs, skipped = load_bytes(data.encode(), filename="r.jsonl", source="r.jsonl", doc_id="r")
+    assert [d.doc_id for d in docs] == ["ok"]
+    reasons = {s.source: s.reason for s in skipped}
+    assert set(reasons) == {"r.jsonl (line 2)", "r.jsonl:3"}
+    assert "nested deeper than the limit of 16 levels" in reasons["r.jsonl (line 2)"]
+    assert reasons["r.jsonl:3"] == "invalid JSON: NaN is not a JSON value"

@@ -306,3 +306,16 @@ def test_a_folder_is_committed_in_batches_and_a_failure_keeps_the_batches_before
     texts = sorted(pipeline.document(d.doc_id).text for d in pipeline.documents())
     assert sum("revised" in t for t in texts) == 2 and len(texts) == 5  # the first batch stayed committed
     assert pipeline.check().ok
+
+
+def test_documents_made_in_python_are_checked_against_the_limits_too(pipeline):
+    from domain.types import Document
+
+    good = Document(doc_id="good", text="Owls sleep by day.", source="notes", title="Owls", metadata={"n": 1})
+    bad = Document(doc_id="bad", text="Bats sleep by day.", source="bats.txt", title="Bats",
+                   metadata={"when": object()})
+    report = pipeline.ingest_documents([good, bad])
+    assert report.added == ["good"]
+    assert [(s.source, s.reason.split(";")[0]) for s in report.skipped] == [
+        ("bats.txt", "metadata.when is of type object")]
+    assert [d.doc_id for d in pipeline.documents()] == ["good"]
