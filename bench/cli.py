@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also ingest the SQuAD paragraphs with the torch backend (slow; the old default)")
     parser.add_argument("--skip-squad-ingest", action="store_true",
                         help="skip the ingest runs on the SQuAD paragraphs (the generated corpus is still measured)")
-    parser.add_argument("--squad", type=Path, default=_SHARED / "eval" / "squad2-dev-public.json", metavar="FILE")
+    parser.add_argument("--squad", type=Path, default=_SHARED / "eval" / "squad2-dev-public.json", metavar="FILE",
+                        help="the SQuAD file whose paragraphs and questions the benchmark uses")
     parser.add_argument("--news", type=Path, default=_SHARED / "corpus" / "news", metavar="DIR",
                         help="more text for the corpus generator (optional)")
     parser.add_argument("--serve-workers", type=int, default=1, metavar="N",

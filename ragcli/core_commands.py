@@ -136,7 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("ingest", help="add files and directories to the index")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files and directories (walked recursively)")
     p.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
@@ -149,26 +149,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_ingest)
 
     p = commands.add_parser("ask", help="answer a question from the indexed documents")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, in plain language (at most 2,000 characters)")
     p.add_argument("--k", type=int, default=5, help="passages to retrieve (1-50, default 5)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the answers, passages and timings as JSON (the HTTP /ask object)")
     p.set_defaults(handler=cmd_ask)
 
     p = commands.add_parser("list", help="list the indexed documents")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the documents as a JSON list")
     p.set_defaults(handler=cmd_list)
 
     p = commands.add_parser("show", help="print a document, with its full text")
-    p.add_argument("doc_id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("doc_id", help="the document id (as `rag list` shows it)")
+    p.add_argument("--json", action="store_true",
+                   help="print the document as JSON (text, metadata, excluded ranges)")
     p.set_defaults(handler=cmd_show)
 
     p = commands.add_parser("delete", help="remove a document from the index")
-    p.add_argument("doc_id")
+    p.add_argument("doc_id", help="the document id (as `rag list` shows it)")
     p.set_defaults(handler=cmd_delete)
 
     p = commands.add_parser("check", help="verify that the manifest, store, FAISS and BM25 agree")
     p.add_argument("--repair", action="store_true",
                    help="rebuild the lexical index, the counts and the saved vectors from the stored chunks")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the check report as JSON")
     p.set_defaults(handler=cmd_check)

@@ -53,7 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--finish", action="store_true",
                    help="write the reader from DIR's last checkpoint now, without training further")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16, help="windows per training step (default 16)")
     p.add_argument("--lr", type=float, default=8e-5, help="peak learning rate (linear warm-up and decay)")
     p.add_argument("--negatives", type=float, default=0.1,
                    help="retrieval-miss negatives per answerable question (default 0.1)")
@@ -61,7 +61,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, help="tokens shared by a long context's overlapping windows "
                                               "(default: 3/8 of --max-length)")
     p.add_argument("--train-embeddings", action="store_true", help="also train the word embeddings")
-    p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    p.add_argument("--seed", type=int, default=13, help="seeds the sampling, shuffling and the new head (default 13)")
+    p.add_argument("--checkpoint-minutes", type=float, default=10.0,
+                   help="write a checkpoint at least this often (default 10)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train_reader)

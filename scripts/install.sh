@@ -9,17 +9,34 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-PIP=".venv/bin/python -m pip"
-$PIP install --quiet --upgrade pip
+# pip's own notices (the build backend's note on editable installs, the package index's settings)
+# are not errors: each step's output is kept in a log and shown only if the step fails.
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+pip_install() {
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    echo "install failed: pip install $*" >&2
+    exit 1
+  fi
+}
+pip_install --upgrade pip
 
 # PyTorch first, pinned: this version is a local CPU wheel; any other spec pulls CUDA packages.
-$PIP install --quiet "torch==2.13.0"
+echo "installing PyTorch (CPU) into .venv"
+pip_install "torch==2.13.0"
 # Everything else (torch already satisfied, so nothing re-resolves it).
-$PIP install --quiet -e ".[test,milvus]"
+echo "installing rag-extract and its dependencies"
+pip_install -e ".[test,milvus]"
 
 # Debian's chromium drives the browser tests (Playwright's own browser download cannot work here).
 if [ -z "${RAG_SKIP_BROWSER:-}" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+  echo "installing Debian's chromium for the browser tests"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } >"$LOG" 2>&1; then
+    cat "$LOG" >&2
+    echo "install failed: apt-get install chromium" >&2
+    exit 1
+  fi
 fi
 echo "installed into .venv"

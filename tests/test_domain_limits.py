@@ -131,9 +131,9 @@ def test_shown_metadata_cuts_only_what_is_past_the_depth_limit():
     assert shown_metadata(None) == {}
 
 
-def test_the_readme_states_every_limit_as_the_code_has_it():
+def test_the_manual_states_every_limit_as_the_code_has_it():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parents[1] / "docs" / "ingesting.md").read_text(encoding="utf-8")
     for what, limit in LIMITS.items():
-        assert f"| {what} | {limit} |" in readme, what
+        assert f"| {what} | {limit} |" in page, what

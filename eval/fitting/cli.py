@@ -218,8 +218,8 @@ def add_fit_commands(parser: argparse.ArgumentParser) -> None:
                    help="questions the documents cannot answer, to report how often they are abstained on")
     p.add_argument("--max-drop", type=float, default=2.5, help="has-answer F1 points abstention may cost (default 2.5)")
     p.add_argument("--limit", type=int, metavar="N", help="use only N questions (a quick check; a fit needs them all)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = command("record-eval", cmd_record_eval, "record a `rag eval` report's figures in the --reader directory's card")
-    p.add_argument("report", type=Path, metavar="REPORT.json")
+    p.add_argument("report", type=Path, metavar="REPORT.json", help="a report written by `rag eval`")
     p.add_argument("--name", help="the entry's name (default: the dataset and mode)")
