@@ -14,6 +14,7 @@ from api.deps import WriteQueue
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from api.rate_limit import RateLimitMiddleware
 from api.routes import ask, documents, health, widget
 from api.settings import Settings
 from rag import Pipeline
@@ -77,9 +78,13 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.include_router(health.router)
     app.include_router(widget.router)
 
-    # Added innermost first: metrics see everything, CORS headers go on every error, the body limit
-    # sits closest to the routes.
+    # Added innermost first: metrics see everything, CORS headers go on every error (429s included), the
+    # body limit sits closest to the routes.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + _MULTIPART_SLACK)
+    if settings.rate_limit is not None:  # inside CORS, so a 429 carries its CORS headers and preflights are free
+        app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, metrics=metrics,
+                           key=settings.api_key.get_secret_value() if settings.api_key else None,
+                           trusted_proxies=settings.trusted_proxies)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], max_age=600)

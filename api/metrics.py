@@ -54,6 +54,8 @@ class Metrics:
         self.asks = Counter("rag_ask_questions", "Questions answered.", registry=self.registry)
         self.no_answers = Counter("rag_ask_no_answer", "Questions the documents had no answer for.",
                                   registry=self.registry)
+        self.rate_limited = Counter("rag_http_rate_limited", "Requests refused with 429 by the rate limit, by what "
+                                    "was limited (a key or a client address).", ["by"], registry=self.registry)
         self.registry.register(_IndexCollector(stats))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

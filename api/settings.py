@@ -5,12 +5,15 @@ that tests and embedding applications decide when the environment is read.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.rate_limit import RateLimit, parse_rate_limit
 
 __all__ = ["Settings"]
 
@@ -37,6 +40,10 @@ class Settings(BaseSettings):
         cors_origins: origins allowed to call the API from a browser, comma-separated or a JSON
             list; ``*`` for any (``RAG_CORS_ORIGINS``). Empty: same origin only.
         max_upload_mb: the largest upload or request body accepted (``RAG_MAX_UPLOAD_MB``).
+        rate_limit: requests allowed per key, and per client address for requests without one, as
+            ``N/second``, ``N/minute``, ``N/hour`` or ``N/day`` (``RAG_RATE_LIMIT``); unset: no limit.
+        trusted_proxies: addresses or networks of reverse proxies whose ``X-Forwarded-For`` names the
+            client (``RAG_TRUSTED_PROXIES``, comma-separated); empty: the header is ignored.
     """
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
@@ -50,6 +57,8 @@ class Settings(BaseSettings):
     api_key_reads: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_upload_mb: float = Field(default=20.0, gt=0)
+    rate_limit: RateLimit | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -61,6 +70,25 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_model_is_default(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _parse_rate_limit(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_rate_limit(value) if value.strip() else None
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for proxy in value or []:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"RAG_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
