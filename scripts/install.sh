@@ -29,6 +29,14 @@ pip_install "torch==2.13.0"
 echo "installing rag-extract and its dependencies"
 pip_install -e ".[test,milvus]"
 
+# Milvus's C++ server for the server tests: the milvus-lite 2.5.1 wheel ships its binary, but cannot
+# share the venv with milvus-lite 3.x (same package name), so only its files are unpacked, beside it.
+if [ ! -x .milvus-server/milvus_lite/lib/milvus ]; then
+  echo "unpacking Milvus's server (milvus-lite 2.5.1) into .milvus-server for the server tests"
+  rm -rf .milvus-server
+  pip_install --no-deps --target .milvus-server "milvus-lite==2.5.1"
+fi
+
 # Debian's chromium drives the browser tests (Playwright's own browser download cannot work here).
 if [ -z "${RAG_SKIP_BROWSER:-}" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,10 +1,9 @@
 """API replicas over one Milvus index: what milvus-lite allows here, and what needs a server.
 
 milvus-lite lets one process at a time open its file, so two ``rag serve`` processes (or
-``--workers N``) cannot share it: tested as a clear refusal. Two connections in one process stand
-in for two replicas here (tests/index/test_conformance.py: concurrent writers). With a server
-(``RAG_TEST_MILVUS_URI``), two real ``rag serve`` processes and a ``--workers 2`` one are tested:
-a write through one is read through the other by the very next request (Strong consistency).
+``--workers N``) cannot share it: tested as a clear refusal. On Milvus's server
+(tests/index/milvus_server.py), two real ``rag serve`` processes and a ``--workers 2`` one are
+tested: a write through one is read through the other by the very next request (Strong consistency).
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.servers import serve_process
-from tests.index.milvus_server import needs_server, server_location
+from tests.index.milvus_server import server_location
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +24,6 @@ def test_serve_refuses_several_workers_on_a_milvus_lite_file(tmp_path, capsys):
     assert "one process" in capsys.readouterr().err
 
 
-@needs_server
 def test_a_write_through_one_replica_is_read_through_the_other_at_once(tmp_path):
     with server_location() as where, \
             serve_process(where, log_path=tmp_path / "a.log") as (first, _), \
@@ -40,7 +38,6 @@ def test_a_write_through_one_replica_is_read_through_the_other_at_once(tmp_path)
         assert httpx.get(f"{first}/documents/fjord-1", timeout=30).status_code == 404
 
 
-@needs_server
 def test_several_workers_serve_one_milvus_index(tmp_path):
     with server_location() as where, \
             serve_process(where, log_path=tmp_path / "w.log", workers=2) as (base, _):

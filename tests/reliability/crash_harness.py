@@ -131,7 +131,7 @@ def _instrument(owner: type, name: str, phase: str) -> None:
 
 
 def is_milvus(index: str | Path) -> bool:
-    return str(index).startswith("milvus-lite:")
+    return str(index).startswith(("milvus-lite:", "milvus://"))
 
 
 def worker(index_dir: str, start: int, embed_delay: float) -> None:
@@ -270,8 +270,11 @@ def _worker_command(index_dir: Path, start: int, embed_delay: float) -> list[str
 
 
 def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.Random,
-               durations: dict[str, list[float]], embed_delay: float, timeout: float) -> tuple[str, float, int]:
-    """Run a worker from operation ``start`` and SIGKILL it at the aimed moment.
+               durations: dict[str, list[float]], embed_delay: float, timeout: float,
+               server: Any = None) -> tuple[str, float, int]:
+    """Run a worker from operation ``start`` and SIGKILL it at the aimed moment — or, given the Milvus
+    ``server`` it writes to, SIGKILL the server then (the writer, its client, is killed right after and
+    the server started again on the same file).
 
     Returns (where it landed, the delay used in ms, operations completed).
     """
@@ -300,10 +303,15 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
             if time.monotonic() > deadline:
                 break
     finally:
+        if server is not None:
+            server.kill()
         proc.send_signal(signal.SIGKILL)
         rest, err = proc.communicate()
+        if server is not None:
+            server.start()
     lines += rest.splitlines(keepends=True)
-    if proc.returncode != -signal.SIGKILL:
+    # With the server killed first, the writer may already have failed on its lost connection.
+    if proc.returncode != -signal.SIGKILL and server is None:
         raise RuntimeError(f"the worker exited by itself ({proc.returncode}): {err[-2000:]}")
     open_phases: dict[str, float] = {}
     done = start
@@ -333,8 +341,12 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
 
 
 def run_crash_test(index_dir: Path | str, *, kills: int = 20, seed: int = 0, embed_delay: float = 0.001,
-                   timeout: float = 60.0, log: Any = None) -> CrashRun:
-    """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly."""
+                   timeout: float = 60.0, log: Any = None, server: Any = None) -> CrashRun:
+    """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly.
+
+    With ``server`` (a :class:`tests.index.milvus_server.MilvusServer` holding ``index_dir``), each
+    kill is the server's instead, in the middle of the writer's work, and the server is restarted.
+    """
     started = time.perf_counter()
     rng = random.Random(seed)
     durations: dict[str, list[float]] = {}
@@ -343,7 +355,7 @@ def run_crash_test(index_dir: Path | str, *, kills: int = 20, seed: int = 0, emb
     points = MILVUS_KILL_POINTS if is_milvus(index_dir) else KILL_POINTS
     for i in range(kills):
         aimed = points[i % len(points)] if i < len(points) else rng.choice(points)
-        landed, delay_ms, done = _kill_once(index_dir, held, aimed, rng, durations, embed_delay, timeout)
+        landed, delay_ms, done = _kill_once(index_dir, held, aimed, rng, durations, embed_delay, timeout, server)
         repaired: list[str] = []
         index_ops, n_docs, n_chunks, problems = verify_index(index_dir, done, repaired=repaired)
         results.append(KillResult(" ".join(aimed).strip(), landed, delay_ms, done, index_ops, n_docs, n_chunks,

@@ -1,4 +1,5 @@
 """Crash safety: SIGKILL an ingest at 20 moments; the index always opens, checks, answers, loses nothing.
+The same on milvus-lite and on Milvus's server, where the server process is also killed mid-write.
 
 The long run is ``python -m tests.reliability.crash_run --kills 200``; the figures are in the README.
 """
@@ -19,10 +20,12 @@ import pytest
 from index.manifest import STORE_FILE
 from rag.pipeline import INGEST_BATCH_DOCUMENTS
 from tests.conftest import NEWS_DIR, REPO
+from tests.index.milvus_server import MilvusServer, server_location
 from tests.reliability.crash_harness import run_crash_test, state_after, verify_index
 
 KILLS = int(os.environ.get("RAG_CRASH_KILLS", "20"))
 MILVUS_KILLS = int(os.environ.get("RAG_MILVUS_CRASH_KILLS", "6"))
+MILVUS_SERVER_KILLS = int(os.environ.get("RAG_MILVUS_SERVER_KILLS", "4"))
 
 
 def test_operations_are_deterministic_and_change_the_state():
@@ -138,3 +141,33 @@ def test_sigkill_on_milvus_never_shows_half_a_write_and_repair_removes_what_it_l
     # Kills inside a write left rows of a version no document points to; check found them, repair removed them.
     assert any(k.repaired for k in run.kills), report
     assert run.final_ops >= 3 and run.kills[-1].documents > 0, report
+
+
+def test_sigkill_of_writers_on_the_milvus_server(tmp_path):
+    """The same kills on Milvus's C++ server (tests/index/milvus_server.py), which several processes share."""
+    pytest.importorskip("pymilvus")
+    lines: list[str] = []
+    with server_location() as where:
+        run = run_crash_test(where, kills=MILVUS_KILLS, seed=3, log=lines.append, timeout=120)
+    report = "\n".join(lines)
+    assert not run.failures, report + "\n" + "\n".join(str(k.problems) for k in run.failures)
+    assert len(run.kills) == MILVUS_KILLS and run.landed()["milvus-commit"] >= 1, report
+    assert run.final_ops >= 3 and run.kills[-1].documents > 0, report
+
+
+def test_sigkill_of_the_milvus_server_in_the_middle_of_writes(tmp_path):
+    """The server itself dies mid-write (SIGKILL) and comes back on the same file: nothing it acknowledged
+    is lost, nothing half-written shows, and check/repair leave it consistent."""
+    pytest.importorskip("pymilvus")
+    server = MilvusServer(tmp_path / "kills.db")
+    server.start()
+    lines: list[str] = []
+    try:
+        run = run_crash_test(f"milvus://127.0.0.1:{server.port}/crash", kills=MILVUS_SERVER_KILLS, seed=5,
+                             log=lines.append, timeout=120, server=server)
+    finally:
+        server.stop()
+    report = "\n".join(lines)
+    assert not run.failures, report + "\n" + "\n".join(str(k.problems) for k in run.failures)
+    assert len(run.kills) == MILVUS_SERVER_KILLS, report
+    assert {"store-write", "milvus-commit"} & set(run.landed()), report  # some landed inside a write
