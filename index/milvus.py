@@ -25,9 +25,11 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -96,7 +98,6 @@ class MilvusIndex:
         self.embedded = location.startswith("milvus-lite:")
         # repair leaves rows of writes younger than this: another replica may be about to switch them on
         self.orphan_grace_s = ORPHAN_GRACE_S
-        self._reader = MilvusReader(self)
 
     def name(self, collection: str) -> str:
         return f"{self._prefix}_{collection}"
@@ -133,7 +134,8 @@ class MilvusIndex:
     # ---- the contract ----
 
     def snapshot(self) -> MilvusReader:
-        return self._reader
+        # A reader per snapshot (one question): it keeps what its searches returned for that question only.
+        return MilvusReader(self)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[MilvusWriter]:
@@ -233,12 +235,34 @@ class MilvusIndex:
         return self.check()
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _side_by_side() -> ThreadPoolExecutor:
+    """Threads for a look-up that runs while another waits on the server (one pool per process)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="milvus-lookup")
+    return _pool
+
+
 class MilvusReader:
-    """Reads; every chunk returned belongs to its document's current version."""
+    """Reads; every chunk returned belongs to its document's current version.
+
+    One question costs two rounds of calls, each run side by side: the dense and BM25 searches (which
+    return the pooled chunks' rows with their ids), then the pool's packed sentences and its documents
+    (titles and current versions). The chunks' text then needs no further call: a reader keeps what its
+    searches and look-ups returned, so make one per question (:meth:`MilvusIndex.snapshot` does).
+    """
 
     def __init__(self, index: MilvusIndex) -> None:
         self._index = index
         self.settings = index.settings
+        self._rows: dict[int, dict] = {}  # chunk rows the searches returned
+        self._docs: dict[str, dict] = {}  # document rows looked up
 
     @property
     def generation(self) -> int:
@@ -254,8 +278,10 @@ class MilvusReader:
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         result = self._index._client.search(self._index.name("chunks"), data=[data], anns_field=field, limit=k,
-                                            search_params={"metric_type": metric}, output_fields=["chunk_id"])
+                                            search_params={"metric_type": metric}, output_fields=self._CHUNK_FIELDS)
         hits = list(result[0])
+        for hit in hits:
+            self._rows[int(hit["chunk_id"])] = hit["entity"]
         return (np.array([float(h["distance"]) for h in hits], dtype=np.float32),
                 np.array([int(h["chunk_id"]) for h in hits], dtype=np.int64))
 
@@ -270,9 +296,14 @@ class MilvusReader:
         return np.abs(scores), ids  # milvus-lite reports BM25 negated; a server positive: the order is the same
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
-        """One primary-key lookup of each chunk's first piece (and another for the rare chunk with more)."""
+        """One primary-key lookup of each chunk's first piece (and another for the rare chunk with more);
+        side by side, the documents of the chunks the searches found, which :meth:`chunks` will need."""
         wanted = sorted({int(c) for c in chunk_ids})
+        doc_ids = {self._rows[c]["doc_id"] for c in wanted if c in self._rows}
+        documents = _side_by_side().submit(self._documents, doc_ids) if doc_ids - set(self._docs) else None
         rows = self._index.query_in("sentences", "key", [f"{c}.0" for c in wanted], ["key", "chunk_id", "pieces", "data"])
+        if documents is not None:
+            documents.result()
         more = [f"{r['chunk_id']}.{n}" for r in rows for n in range(1, int(r["pieces"]))]
         rows += self._index.query_in("sentences", "key", more, ["key", "chunk_id", "pieces", "data"]) if more else []
         pieces: dict[int, list[tuple[int, str]]] = {}
@@ -282,9 +313,17 @@ class MilvusReader:
         return {chunk_id: unpack_sentences([data for _, data in sorted(parts)], dimension)
                 for chunk_id, parts in pieces.items()}
 
+    def _documents(self, doc_ids: set[str]) -> dict[str, dict]:
+        """The rows of these documents (current version, title, source, meta), looked up once per reader."""
+        missing = sorted(set(doc_ids) - set(self._docs))
+        if missing:
+            found = {r["doc_id"]: r for r in self._index.query_in(
+                "documents", "doc_id", missing, ["doc_id", "version", "title", "source", "meta"])}
+            self._docs.update({d: found.get(d) for d in missing})  # None: no such document (deleted)
+        return {d: self._docs[d] for d in doc_ids}
+
     def _stored(self, rows: list[dict]) -> list[StoredChunk]:
-        docs = {r["doc_id"]: r for r in self._index.query_in(
-            "documents", "doc_id", sorted({r["doc_id"] for r in rows}), ["doc_id", "version", "title", "source", "meta"])}
+        docs = self._documents({r["doc_id"] for r in rows})
         out = []
         for r in rows:
             doc = docs.get(r["doc_id"])
@@ -299,7 +338,11 @@ class MilvusReader:
     _CHUNK_FIELDS = ["chunk_id", "doc_id", "version", "ordinal", "char_start", "char_end", "text"]
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
-        rows = self._index.query_in("chunks", "chunk_id", [int(c) for c in chunk_ids], self._CHUNK_FIELDS)
+        wanted = [int(c) for c in chunk_ids]
+        rows = [self._rows[c] for c in wanted if c in self._rows]
+        unseen = [c for c in wanted if c not in self._rows]
+        if unseen:
+            rows += self._index.query_in("chunks", "chunk_id", unseen, self._CHUNK_FIELDS)
         return {c.chunk_id: c for c in self._stored(rows)}
 
     def document_chunks(self, doc_id: str) -> list[StoredChunk]:

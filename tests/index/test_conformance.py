@@ -289,3 +289,33 @@ def test_metadata_written_before_the_limits_is_shown_cut_at_the_depth_limit(wher
         assert [d.metadata for d in pipeline.documents()] == [expected]
     finally:
         pipeline.directory.close()
+
+
+class _CountingClient:
+    """Stands in for the Milvus client and counts the calls that reach the server."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def counted(*args, **kwargs):
+            self.calls.append(f"{name} {args[0] if args else ''}".strip())
+            return attribute(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.parametrize("engine", ["milvus-lite", "milvus"], indirect=True)
+def test_a_question_costs_four_calls_to_milvus_in_two_rounds(pipeline):
+    """Two searches side by side, then the pool's sentences and its documents side by side: the chunks'
+    text comes with the searches (it took a fifth call, and two more rounds, before)."""
+    counting = _CountingClient(pipeline.directory._client)
+    pipeline.directory._client = counting
+    result = pipeline.ask("Which river is the longest in Africa?", k=3)
+    assert result.passages[0].citation.doc_id == "nile"
+    assert sorted(call.split()[0] for call in counting.calls) == ["query", "query", "search", "search"], counting.calls

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-__all__ = ["Operation", "operations", "run_concurrency", "replay", "index_contents", "validate_answers"]
+__all__ = ["Operation", "operations", "run_concurrency", "replay", "index_contents", "validate_answers",
+           "chunk_history", "validate_citations", "engine_contents"]
 
 _WORDS = [f"{a}{b}" for a in ("bra", "cle", "dro", "fen", "gla", "hor", "jin", "kel", "mur", "pon", "sta", "vor")
           for b in ("mit", "dal", "ross", "vane", "lup", "tor", "nix", "bel", "cor", "wen")]
@@ -44,8 +45,9 @@ def _text(rng: random.Random, marker: str) -> str:
     return "\n\n".join(" ".join(sentences[i:i + 4]) for i in range(0, len(sentences), 4)) + "\n"
 
 
-def operations(seed: int):
-    """The writer's endless, deterministic sequence of operations (each valid when it comes)."""
+def operations(seed: int, *, prefix: str = ""):
+    """The writer's endless, deterministic sequence of operations (each valid when it comes), on the
+    documents ``PREFIXc00`` … ``PREFIXc15`` (writers with different prefixes never touch one document)."""
     rng = random.Random(seed)
     present: dict[str, Operation] = {}
     n = 0
@@ -60,8 +62,8 @@ def operations(seed: int):
         if present and roll < 0.35:
             yield present[rng.choice(sorted(present))]  # the same content again: "unchanged"
             continue
-        doc_id = rng.choice(DOC_IDS)
-        marker = f"m{n}x{doc_id}"
+        doc_id = prefix + rng.choice(DOC_IDS)
+        marker = f"m{n}x{doc_id}".replace("-", "")
         if roll < 0.7:
             op = Operation("upload", doc_id, _text(rng, marker), filename=f"{doc_id}-{n}.txt", marker=marker)
         else:
@@ -99,17 +101,25 @@ class ConcurrencyRun:
     errors: list[str] = field(default_factory=list)
 
 
-def run_concurrency(base_url: str, *, seconds: float, readers: int = 8, seed: int = 0) -> ConcurrencyRun:
-    """``readers`` threads ask questions while one thread writes, for ``seconds`` seconds."""
+def run_concurrency(base_url: str | list[str], *, seconds: float, readers: int = 8, writers: int = 1,
+                    seed: int = 0) -> ConcurrencyRun:
+    """``readers`` threads ask questions while ``writers`` threads write, for ``seconds`` seconds.
+
+    Given several base URLs (replicas of one index), writer ``w`` writes through replica ``w`` and
+    reader ``n`` asks through replica ``n``, round robin; writers work on separate documents, so any
+    interleaving of their writes ends in the same state. ``run.applied`` lists the writes in the order
+    they completed.
+    """
+    bases = [base_url] if isinstance(base_url, str) else list(base_url)
     run = ConcurrencyRun(seconds=seconds)
     markers: list[str] = []
     stop = threading.Event()
     lock = threading.Lock()
     expected = {"upload": {201}, "record": {201}, "delete": {204}}
 
-    def writer() -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-            for op in operations(seed):
+    def writer(w: int) -> None:
+        with httpx.Client(base_url=bases[w % len(bases)], timeout=60) as client:
+            for op in operations(seed + w, prefix=f"w{w}-" if writers > 1 else ""):
                 if stop.is_set():
                     return
                 try:
@@ -129,7 +139,7 @@ def run_concurrency(base_url: str, *, seconds: float, readers: int = 8, seed: in
 
     def reader(n: int) -> None:
         rng = random.Random(f"reader-{seed}-{n}")
-        with httpx.Client(base_url=base_url, timeout=60) as client:
+        with httpx.Client(base_url=bases[n % len(bases)], timeout=60) as client:
             while not stop.is_set():
                 with lock:
                     marker = rng.choice(markers) if markers and rng.random() < 0.8 else None
@@ -146,7 +156,7 @@ def run_concurrency(base_url: str, *, seconds: float, readers: int = 8, seed: in
                     else:
                         run.asks.append(response.json())
 
-    threads = [threading.Thread(target=writer, name="writer")]
+    threads = [threading.Thread(target=writer, args=(w,), name=f"writer-{w}") for w in range(writers)]
     threads += [threading.Thread(target=reader, args=(n,), name=f"reader-{n}") for n in range(readers)]
     for thread in threads:
         thread.start()
@@ -215,3 +225,52 @@ def index_contents(index_dir: Path, embedder) -> dict[str, Any]:
     vector_ids, vectors = store.vectors(snapshot.settings.dimension)
     return {"documents": docs, "chunks": chunks, "faiss_ids": sorted(int(i) for i in snapshot._live.ids()),
             "vector_ids": vector_ids.tolist(), "vectors": np.asarray(vectors), "check": pipeline.check().problems}
+
+
+# ---- the same checks for any engine (Milvus numbers chunks itself, so chunks are compared by content) ----
+
+ChunkKey = tuple[str, int, int, str]  # doc id, start, end, text
+
+
+def chunk_history(pipeline, applied: list[Operation]) -> dict[ChunkKey, str]:
+    """Apply the operations one by one with no reader; every chunk that ever existed, by content,
+    with its document's text at the time."""
+    history: dict[ChunkKey, str] = {}
+    for op in applied:
+        _apply(pipeline, op)
+        snapshot = pipeline.directory.snapshot()
+        for info in pipeline.documents():
+            text = snapshot.document(info.doc_id).text
+            for chunk in snapshot.document_chunks(info.doc_id):
+                history.setdefault((chunk.doc_id, chunk.char_start, chunk.char_end, chunk.text), text)
+    return history
+
+
+def validate_citations(asks: list[dict[str, Any]], history: dict[ChunkKey, str]) -> list[str]:
+    """Every passage is a chunk the replay created; every answer quotes such a chunk's document exactly."""
+    problems = []
+    by_doc: dict[str, list[tuple[ChunkKey, str]]] = {}
+    for key, text in history.items():
+        by_doc.setdefault(key[0], []).append((key, text))
+    for body in asks:
+        for passage in body["passages"]:
+            c = passage["citation"]
+            if (c["doc_id"], c["char_start"], c["char_end"], passage["text"]) not in history:
+                problems.append(f"a passage cites {c['doc_id']} [{c['char_start']}:{c['char_end']}], never a chunk")
+        for answer in body["answers"]:
+            c = answer["citation"]
+            if not any(key[1] <= c["char_start"] < c["char_end"] <= key[2]
+                       and text[c["char_start"]:c["char_end"]] == answer["text"] for key, text in by_doc.get(c["doc_id"], [])):
+                problems.append(f"answer {answer['text']!r} is in no chunk of {c['doc_id']} at its offsets")
+    return problems
+
+
+def engine_contents(pipeline) -> dict[str, Any]:
+    """Documents and their chunks (by ordinal, without ids), for comparing indexes on any engines."""
+    snapshot = pipeline.directory.snapshot()
+    docs, chunks = {}, {}
+    for info in pipeline.documents():
+        doc = pipeline.document(info.doc_id)
+        docs[info.doc_id] = (doc.title, doc.source, doc.metadata, doc.text, info.content_hash, info.n_chunks)
+        chunks[info.doc_id] = [(c.ordinal, c.char_start, c.char_end, c.text) for c in snapshot.document_chunks(info.doc_id)]
+    return {"documents": docs, "chunks": chunks, "check": pipeline.check().problems}

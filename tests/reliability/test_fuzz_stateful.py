@@ -47,7 +47,7 @@ sentences = st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map(lambda
 texts = st.one_of(st.lists(sentences, min_size=1, max_size=6).map(" ".join),
                   strings(80), st.sampled_from(["", "   ", "\n\t"]))
 ids = st.one_of(st.sampled_from(["faq-1", "faq-2", "guides/faq one", "a/../b", "0", ".", "..", " ", "é" * 300,
-                                 "x" * 513]),
+                                 "x" * 513, 'say "hi"', "back\\slash", "e\\f", "it's"]),
                 strings(20))
 titles = st.one_of(st.none(), strings(40), st.sampled_from(["Returns", "t" * 1001]))
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
