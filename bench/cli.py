@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="measure answering (in-process and HTTP) on this index (a directory, milvus-lite:PATH or "
                              "milvus://HOST:PORT/NAME) instead of building one; repeat it to measure several back to "
                              "back; the ingest and scale sections are skipped")
+    parser.add_argument("--write-corpus", type=Path, metavar="DIR",
+                        help="only write the generated corpus (at least --chunks chunks, with the public split's "
+                             "paragraphs) into DIR, for `rag ingest`, and stop")
 
 
 def _embedders(smoke: bool) -> tuple[dict[str, Any], dict[str, float]]:
@@ -99,6 +102,15 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     n_chunks = args.chunks or (150 if smoke else 10_000)
     n_questions = args.questions or (8 if smoke else 300)
 
+    if args.write_corpus:
+        from rag import Chunker, ChunkingConfig, SentenceTransformerEmbedder
+
+        embedder = _embedders(smoke)[0]["default"] if smoke else SentenceTransformerEmbedder()
+        chunker = Chunker(ChunkingConfig(), max_model_tokens=embedder.max_tokens, count_model_tokens=embedder.count_tokens)
+        squad = load_squad(args.squad, limit=12 if smoke else None)
+        corpus, _ = ingest.build_corpus(args.write_corpus, squad, sources=_sources(squad, args.news),
+                                        min_chunks=n_chunks, chunker=chunker)
+        return {"machine": results["machine"], "corpus": corpus}
     if args.existing_index:
         squad = load_squad(args.squad)
         questions = [q for q, _ in squad.questions][:n_questions]
@@ -350,6 +362,11 @@ def run_and_report(args: argparse.Namespace) -> int:
         print(f"error: {args.squad} not found (the benchmark needs the SQuAD public split; see --squad)", file=sys.stderr)
         return 2
     results = run_benchmark(args)
+    if args.write_corpus:
+        corpus = results["corpus"]
+        print(f"wrote {corpus['dir']}: {corpus['generated_documents']} generated documents and "
+              f"{corpus['squad_documents']} SQuAD paragraphs, {corpus['chunks_expected']:,} chunks, {corpus['mb']:.1f} MB")
+        return 0
     path = args.json or args.out / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")

@@ -46,3 +46,41 @@ def test_several_workers_serve_one_milvus_index(tmp_path):
             assert httpx.post(f"{base}/documents", json=record, timeout=120).status_code == 201
             listed = httpx.get(f"{base}/documents", timeout=30).json()
             assert {d["doc_id"] for d in listed["data"]} >= {f"note-{i}" for i in range(n + 1)}
+
+
+def test_two_ingests_into_one_server_collection_at_once_add_up(tmp_path):
+    """Sharded ingest: two `rag ingest` processes, each with its own folder, into one collection at the
+    same time (how a collection larger than one machine can embed gets embedded): both finish, the
+    counts add up and `rag check` finds nothing wrong."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import NEWS_DIR, REPO
+
+    sentences = [line for path in sorted(NEWS_DIR.glob("*.txt"))
+                 for line in path.read_text(encoding="utf-8").splitlines() if len(line.split()) >= 8]
+    for shard in ("a", "b"):
+        folder = tmp_path / shard
+        folder.mkdir()
+        for n in range(40):
+            (folder / f"{shard}-{n:02d}.txt").write_text(
+                f"Shard {shard}, note {n}. {sentences[n % len(sentences)]}\n", encoding="utf-8")
+    env = {**os.environ, "RAG_INDEX_DIR": ""}
+    with server_location() as where:
+        rag = [sys.executable, "-m", "ragcli", "--index", where]
+        subprocess.run([*rag, "ingest", str(tmp_path / "a" / "a-00.txt")], check=True, capture_output=True,
+                       env=env, cwd=REPO, timeout=300)  # the collection exists before the two start
+        shards = [subprocess.Popen([*rag, "ingest", "--json", str(tmp_path / shard)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=env, cwd=REPO) for shard in ("a", "b")]
+        outputs = [proc.communicate(timeout=600) for proc in shards]
+        assert [proc.returncode for proc in shards] == [0, 0], [err[-2000:] for _, err in outputs]
+        reports = [json.loads(out) for out, _ in outputs]
+        listed = json.loads(subprocess.run([*rag, "list", "--json"], capture_output=True, text=True, env=env,
+                                           cwd=REPO, timeout=300).stdout)
+        check = subprocess.run([*rag, "check", "--json"], capture_output=True, text=True, env=env, cwd=REPO,
+                               timeout=300)
+    assert len(reports[0]["added"]) + len(reports[0]["unchanged"]) == 40 and len(reports[1]["added"]) == 40
+    assert len(listed) == 80 and sum(d["n_chunks"] for d in listed) == json.loads(check.stdout)["chunks"]
+    assert check.returncode == 0 and json.loads(check.stdout)["ok"], check.stdout

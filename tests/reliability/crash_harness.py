@@ -344,7 +344,7 @@ def run_crash_test(index_dir: Path | str, *, kills: int = 20, seed: int = 0, emb
                    timeout: float = 60.0, log: Any = None, server: Any = None) -> CrashRun:
     """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly.
 
-    With ``server`` (a :class:`tests.index.milvus_server.MilvusServer` holding ``index_dir``), each
+    With ``server`` (a :class:`bench.MilvusServer` holding ``index_dir``), each
     kill is the server's instead, in the middle of the writer's work, and the server is restarted.
     """
     started = time.perf_counter()

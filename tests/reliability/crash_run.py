@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.index.milvus_server import MilvusServer
+from bench import MilvusServer
 from tests.reliability.crash_harness import run_crash_test
 
 

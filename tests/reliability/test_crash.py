@@ -20,7 +20,8 @@ import pytest
 from index.manifest import STORE_FILE
 from rag.pipeline import INGEST_BATCH_DOCUMENTS
 from tests.conftest import NEWS_DIR, REPO
-from tests.index.milvus_server import MilvusServer, server_location
+from bench import MilvusServer
+from tests.index.milvus_server import server_location
 from tests.reliability.crash_harness import run_crash_test, state_after, verify_index
 
 KILLS = int(os.environ.get("RAG_CRASH_KILLS", "20"))
