@@ -55,7 +55,7 @@ class MilvusServer:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
-        from pymilvus import MilvusClient
+        from index import milvus_client
 
         deadline = time.monotonic() + timeout
         error: Exception | None = None
@@ -65,7 +65,7 @@ class MilvusServer:
                                    f"its log ({self.log_path}):\n{self.log_tail()}")
             try:
                 with quiet_logger("pymilvus"):  # it logs each refused connection as an error
-                    client = MilvusClient(uri=self.uri, timeout=5)
+                    client = milvus_client(self.uri, timeout=5)
                     client.list_collections()
                     client.close()
                 return

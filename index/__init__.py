@@ -11,7 +11,7 @@ from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
 from index.lexical import STOPWORDS, lexical_text, stemmed_terms
 from index.manifest import IndexSettings, Manifest
-from index.milvus import MilvusIndex
+from index.milvus import MilvusIndex, milvus_client
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
 from index.vectors import VECTOR_INDEX_KINDS, FaissIndex, VectorIndex, VectorIndexKind, create_vector_index
@@ -37,6 +37,7 @@ __all__ = [
     "Writer",
     "create_vector_index",
     "is_milvus",
+    "milvus_client",
     "open_index",
     "stemmed_terms",
     "stored_settings",

@@ -83,8 +83,25 @@ def _connect(location: str) -> tuple[Any, str]:
     name = parsed.path.strip("/") or "rag"
     if not parsed.hostname or not name.replace("_", "").isalnum():
         raise IndexStoreError(f"{location}: expected milvus://HOST:PORT/NAME, NAME made of letters, digits and _")
-    uri = f"http://{parsed.hostname}:{parsed.port or 19530}"
-    return MilvusClient(uri=uri, token=os.environ.get("RAG_MILVUS_TOKEN", "")), name
+    return milvus_client(f"http://{parsed.hostname}:{parsed.port or 19530}"), name
+
+
+def milvus_client(uri: str, **options: Any) -> Any:
+    """A ``MilvusClient`` for a server, with ``RAG_MILVUS_TOKEN`` and this project's keep-alive settings.
+
+    pymilvus shares one channel per address and token in a process, set up by whichever client came
+    first: every client of a server in a process should come from here, or its settings may not hold.
+    """
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=uri, token=os.environ.get("RAG_MILVUS_TOKEN", ""), grpc_options=_GRPC_OPTIONS, **options)
+
+
+# pymilvus pings every 10 s, idle or not. A gRPC server with the library's default policy (a ping at
+# most every 5 minutes; milvus-lite 2.5.1's server is one) answers an idle client's pings with GOAWAY
+# "too many pings" after a minute, and the next call on that channel fails: a replica idle for a
+# minute would fail its next question. Ping no more often than that policy allows, and not when idle.
+_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 
 
 class MilvusIndex:

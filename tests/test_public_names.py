@@ -25,7 +25,7 @@ PUBLIC = {
               "StoredChunk", "VectorIndex", "Writer", "create_vector_index",
               # the storage contract and its factory; what rag/ uses
               "IndexBackend", "IndexReader", "IndexWriter", "open_index", "stored_settings", "is_milvus",
-              "MilvusIndex", "SentenceVectors", "stemmed_terms", "STOPWORDS", "lexical_text", "VECTOR_INDEX_KINDS", "VectorIndexKind"},
+              "MilvusIndex", "milvus_client", "SentenceVectors", "stemmed_terms", "STOPWORDS", "lexical_text", "VECTOR_INDEX_KINDS", "VectorIndexKind"},
 }
 
 

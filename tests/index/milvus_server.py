@@ -54,7 +54,7 @@ def milvus_uri() -> str:
 @contextlib.contextmanager
 def server_location(uri: str | None = None) -> Iterator[str]:
     """A fresh index name on the test server as a ``milvus://`` location; its collections dropped after."""
-    from pymilvus import MilvusClient
+    from index import milvus_client
 
     uri = uri or milvus_uri()
     parsed = urllib.parse.urlparse(uri)
@@ -62,7 +62,7 @@ def server_location(uri: str | None = None) -> Iterator[str]:
     try:
         yield f"milvus://{parsed.hostname}:{parsed.port or 19530}/{name}"
     finally:
-        client = MilvusClient(uri=uri, token=os.environ.get("RAG_MILVUS_TOKEN", ""))
+        client = milvus_client(uri)
         for collection in client.list_collections():
             if collection.startswith(f"{name}_"):
                 client.drop_collection(collection)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KILL_POINTS", "KillResult", "CrashRun", "state_after", "run_crash_test", "verify_index"]
+__all__ = ["KILL_POINTS", "MILVUS_KILL_POINTS", "KillResult", "CrashRun", "state_after", "run_crash_test", "verify_index"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -341,18 +341,20 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
 
 
 def run_crash_test(index_dir: Path | str, *, kills: int = 20, seed: int = 0, embed_delay: float = 0.001,
-                   timeout: float = 60.0, log: Any = None, server: Any = None) -> CrashRun:
+                   timeout: float = 60.0, log: Any = None, server: Any = None,
+                   points: tuple[tuple[str, str], ...] | None = None) -> CrashRun:
     """Kill ``kills`` workers in turn on one index, verifying it after each; then finish one operation cleanly.
 
     With ``server`` (a :class:`bench.MilvusServer` holding ``index_dir``), each
     kill is the server's instead, in the middle of the writer's work, and the server is restarted.
+    ``points`` replaces the engine's kill points.
     """
     started = time.perf_counter()
     rng = random.Random(seed)
     durations: dict[str, list[float]] = {}
     results: list[KillResult] = []
     held = 0
-    points = MILVUS_KILL_POINTS if is_milvus(index_dir) else KILL_POINTS
+    points = points or (MILVUS_KILL_POINTS if is_milvus(index_dir) else KILL_POINTS)
     for i in range(kills):
         aimed = points[i % len(points)] if i < len(points) else rng.choice(points)
         landed, delay_ms, done = _kill_once(index_dir, held, aimed, rng, durations, embed_delay, timeout, server)
