@@ -122,6 +122,14 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _location(engine: str, root: Path, key: str) -> str | Path:
+    if engine == "local":
+        return root / "index"
+    if engine == "milvus-lite":
+        return f"milvus-lite:{root / 'index.db'}"
+    return f"{engine.rstrip('/')}/eval_{key[:20]}"  # a server: the collections live there, the build file here
+
+
 def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | None = None,
                       corpus: Sequence[str | os.PathLike[str]] | None = None, chunking: ChunkingConfig | None = None,
                       cache_dir: str | os.PathLike[str] = DEFAULT_CACHE_DIR, progress: bool = False,
@@ -134,7 +142,8 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
         corpus: files and directories, ingested like ``rag ingest`` would.
         sentence_vectors: how a new index embeds sentences (see :meth:`rag.Pipeline.open`; default: what a
             new index gets); part of the key.
-        engine: ``"local"`` (an index directory) or ``"milvus-lite"`` (Milvus embedded in a file); part of the key.
+        engine: ``"local"`` (an index directory), ``"milvus-lite"`` (Milvus embedded in a file) or
+            ``"milvus://HOST:PORT"`` (a collection on that server, named by the key); part of the key.
         options: passed to :meth:`rag.Pipeline.open` (answerer options such as ``no_answer_threshold``).
     """
     from rag import DEFAULT_SENTENCE_VECTORS, ChunkingConfig, Pipeline
@@ -149,7 +158,7 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
     key = cache_key(content=content, embedder=embedder, chunking=chunking, sentence_vectors=sentence_vectors,
                     engine=engine)
     root = Path(cache_dir) / key
-    location = root / "index" if engine == "local" else f"milvus-lite:{root / 'index.db'}"
+    location = _location(engine, root, key)
     build_file = root / _BUILD_FILE
     with _lock(Path(cache_dir) / f"{key}.lock"):
         if build_file.is_file():
@@ -182,6 +191,7 @@ def open_cached_index(*, embedder: Embedder, documents: Sequence[Document] | Non
                 "chunking": chunking.to_dict(), "sentence_vectors": sentence_vectors,
                 "documents": stats["documents"], "chunks": stats["chunks"],
                 "seconds": round(seconds, 3), "skipped": list(skipped), "built_at": time.time()}
+        root.mkdir(parents=True, exist_ok=True)  # a server's index leaves nothing else here
         tmp = build_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(body, indent=2), encoding="utf-8")
         os.replace(tmp, build_file)

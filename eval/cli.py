@@ -34,6 +34,14 @@ DEFAULT_K = (1, 5, 10, 20)
 DEFAULT_CACHE_DIR = ".eval-cache"
 
 
+def _engine(value: str) -> str:
+    """``local``, ``milvus-lite`` or ``milvus://HOST:PORT`` (a server, without a collection name)."""
+    if value in BUILDABLE_ENGINES or (value.startswith("milvus://") and value.count("/") == 2):
+        return value
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(BUILDABLE_ENGINES)} or milvus://HOST:PORT, "
+                                     f"got {value!r}")
+
+
 def parse_k(text: str) -> tuple[int, ...]:
     """``"1,5,10,20"`` → ``(1, 5, 10, 20)``; each from 1 to 50."""
     try:
@@ -86,8 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, metavar="DIR",
                         help=f"where index builds are cached (default {DEFAULT_CACHE_DIR})")
     parser.add_argument("--no-plot", action="store_true", help="do not draw eval.png")
-    parser.add_argument("--engine", choices=BUILDABLE_ENGINES, default="local",
-                        help="where the evaluated index lives: a local directory (default) or milvus-lite")
+    parser.add_argument("--engine", type=_engine, default="local", metavar="ENGINE",
+                        help="where the evaluated index is built: local (a directory, the default), milvus-lite (a "
+                             "file) or milvus://HOST:PORT (a collection on that Milvus server, kept for the next run)")
     parser.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
                              "default: what a new index gets")

@@ -55,8 +55,9 @@ logger = logging.getLogger(__name__)
 
 
 def _no_session_ts(record: logging.LogRecord) -> bool:
-    """milvus-lite has no session timestamp for query iterators; pymilvus falls back to its own
-    clock (right for one process) and warns on every scan: not worth a line in the user's log."""
+    """milvus-lite (3.x, and 2.5's server) has no session timestamp for query iterators; pymilvus falls
+    back to its own clock (every read here is Strong anyway) and warns on every scan: not worth a line
+    in the user's log."""
     return "mvccTs" not in record.getMessage()
 
 
@@ -64,10 +65,10 @@ def _connect(location: str) -> tuple[Any, str]:
     """A ``MilvusClient`` for the location, and the collections' name prefix."""
     from pymilvus import MilvusClient
 
+    iterator_log = logging.getLogger("pymilvus.client.iterator.query_iterator")
+    if _no_session_ts not in iterator_log.filters:
+        iterator_log.addFilter(_no_session_ts)
     if location.startswith("milvus-lite:"):
-        iterator_log = logging.getLogger("pymilvus.client.iterator.query_iterator")
-        if _no_session_ts not in iterator_log.filters:
-            iterator_log.addFilter(_no_session_ts)
         path = location.removeprefix("milvus-lite:")
         if not path.endswith(".db"):
             raise IndexStoreError(f"{location}: a milvus-lite index is a file whose name ends in .db")

@@ -150,3 +150,25 @@ def test_run_writes_to_the_stream_it_is_given(squad_file, tmp_path, fake_embedde
     stream = io.StringIO()
     assert run(args, embedder=fake_embedder, stdout=stream) == 0
     assert "3 questions" in stream.getvalue()
+
+
+def test_an_eval_on_a_milvus_server_builds_there_and_reuses_it(squad_file, tmp_path, fake_embedder, capsys):
+    pytest.importorskip("pymilvus")
+    from tests.index.milvus_server import milvus_uri
+
+    engine = milvus_uri().replace("http://", "milvus://")
+    argv = ["--qa", str(squad_file), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+            "--no-plot", "--engine", engine]
+    status, _ = _run(argv, fake_embedder, capsys)
+    first = json.loads((tmp_path / "out" / "report.json").read_text())
+    status_again, stdout = _run(argv, fake_embedder, capsys)
+    assert status == status_again == 0 and "(cached" in stdout
+    assert first["n_questions"] == 7 and first["answer"]["citation_valid"] == 1.0
+    again = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert again["retrieval"] == first["retrieval"]
+
+
+def test_an_unknown_engine_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--qa", "x.json", "--engine", "postgres"])
+    assert "milvus://HOST:PORT" in capsys.readouterr().err

@@ -160,10 +160,10 @@ def test_sigkill_of_the_milvus_server_in_the_middle_of_writes(tmp_path):
     """The server itself dies mid-write (SIGKILL) and comes back on the same file: nothing it acknowledged
     is lost, nothing half-written shows, and check/repair leave it consistent.
 
-    Aimed at embedding and at the versions written aside, not at the switch: the long run
-    (`crash_run --engine milvus --kill server`) found that milvus-lite 2.5.1's server, killed just after
-    acknowledging a write, once lost the document an upsert had replaced (1 in 81 kills; docs/reliability.md),
-    and CI must not flake on a known fault of the server's local mode."""
+    Aimed at embedding and at the versions written aside, not at the switch: the long runs
+    (`crash_run --engine milvus --kill server`) found that milvus-lite 2.5.1's server, killed during or
+    just after the upsert that switches a document to its new version, can lose that document (2 in 145
+    kills; docs/where-the-index-lives.md), and CI must not flake on a known fault of its local mode."""
     pytest.importorskip("pymilvus")
     server = MilvusServer(tmp_path / "kills.db")
     server.start()
