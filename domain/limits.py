@@ -29,11 +29,11 @@ MAX_METADATA_DEPTH = 16  # the metadata object itself is level 1
 MAX_METADATA_KEYS = 1_000  # keys of every object inside it, counted together
 MAX_METADATA_BYTES = 16 * 1024  # as compact JSON in UTF-8
 MAX_KEY_CHARS = 256
-_QUOTING = '\\"'  # backslash and double quote
+_QUOTING = "\\\"'"  # backslash, double and single quote
 _INT_RANGE = 2 ** 63  # JSON numbers other systems (Milvus, JavaScript's BigInt-free parsers aside) can hold
 
 LIMITS = {  # the table the README shows, by name
-    "document id": f"1 to {MAX_ID_BYTES} bytes of UTF-8, no control characters, backslash or double quote, "
+    "document id": f"1 to {MAX_ID_BYTES} bytes of UTF-8, no control characters, backslash or quotes (' \"), "
                    "not \".\" or \"..\"",
     "title": f"at most {MAX_TITLE_CHARS:,} characters, no control characters but tab and newline",
     "metadata depth": f"at most {MAX_METADATA_DEPTH} levels of nested objects and lists",
@@ -74,8 +74,9 @@ def id_problem(doc_id: Any) -> str | None:
         return f"the document id holds {bad}"
     quoting = next((c for c in doc_id if c in _QUOTING), None)
     if quoting:
-        # Milvus's filter expressions (and pymilvus's paging over them) take neither unescaped.
-        return f"the document id holds {quoting!r}: ids may not hold a backslash or a double quote"
+        # Milvus mishandles them in a string primary key: its filter expressions and pymilvus's paging
+        # (backslash, double quote) and its server's upsert (single quote) fail on them.
+        return f"the document id holds {quoting!r}: ids may not hold a backslash or a quote"
     if len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
         return f"the document id is longer than the limit of {MAX_ID_BYTES} bytes"
     return None

@@ -80,14 +80,15 @@ def test_json_values_of_every_kind_pass():
 @pytest.mark.parametrize(("doc_id", "expected"), [
     ("", "non-empty"), ("   ", "non-empty"), (".", "cannot be '.'"), ("..", "cannot be '..'"),
     ("a\nb", "control character (U+000A)"), ("a\x7fb", "control character (U+007F)"),
-    ("\udfff", "unpaired surrogate (U+DFFF)"), ("a\\b", "backslash or a double quote"), ('say "hi"', "double quote"), ("é" * (MAX_ID_BYTES // 2 + 1), f"limit of {MAX_ID_BYTES} bytes"),
+    ("\udfff", "unpaired surrogate (U+DFFF)"), ("a\\b", "backslash or a quote"), ('say "hi"', "a quote"),
+    ("it's", "a quote"), ("é" * (MAX_ID_BYTES // 2 + 1), f"limit of {MAX_ID_BYTES} bytes"),
 ])
 def test_bad_ids_are_refused(doc_id, expected):
     assert expected in id_problem(doc_id)
 
 
 def test_good_ids_pass():
-    for doc_id in ["faq-1", "guides/faq one", "a/../b", "it's", "50% off?", "é" * (MAX_ID_BYTES // 2), "x" * MAX_ID_BYTES, "0"]:
+    for doc_id in ["faq-1", "guides/faq one", "a/../b", "50% off?", "a`b", "x=1&y=2", "é" * (MAX_ID_BYTES // 2), "x" * MAX_ID_BYTES, "0"]:
         assert id_problem(doc_id) is None, doc_id
 
 
