@@ -98,10 +98,11 @@ def milvus_client(uri: str, **options: Any) -> Any:
     return MilvusClient(uri=uri, token=os.environ.get("RAG_MILVUS_TOKEN", ""), grpc_options=_GRPC_OPTIONS, **options)
 
 
-# pymilvus pings every 10 s, idle or not. A gRPC server with the library's default policy (a ping at
-# most every 5 minutes; milvus-lite 2.5.1's server is one) answers an idle client's pings with GOAWAY
-# "too many pings" after a minute, and the next call on that channel fails: a replica idle for a
-# minute would fail its next question. Ping no more often than that policy allows, and not when idle.
+# pymilvus's default keep-alive pings every 10 s, even with no call in flight; gRPC servers allow a
+# ping every 5 minutes by default and answer more with GOAWAY "too many pings". In the 60-s
+# replicas-under-load run against milvus-lite 2.5.1's server, a client reconnecting over a channel set
+# up with those defaults failed that way; with these settings (no more often than servers allow, and
+# not when idle) it did not. What exactly tripped the server was not pinned down.
 _GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 
 
