@@ -105,10 +105,13 @@ def metadata_problem(metadata: Any) -> str | None:
     """Why ``metadata`` breaks a limit, or ``None``. Walks it without recursion: any depth is safe."""
     if not isinstance(metadata, Mapping):
         return "metadata must be an object"
-    keys = 0
+    keys = elements = 0
     stack: list[tuple[Any, int, str]] = [(metadata, 1, "metadata")]
     while stack:
         value, depth, where = stack.pop()
+        elements += 1
+        if elements > MAX_METADATA_BYTES:  # each value takes a byte of JSON at least: no need to walk on
+            return f"metadata takes more than {MAX_METADATA_BYTES:,} bytes as JSON, over the limit"
         if isinstance(value, Mapping):
             if depth > MAX_METADATA_DEPTH:
                 return f"{_short(where)} is nested deeper than the limit of {MAX_METADATA_DEPTH} levels"
@@ -127,6 +130,8 @@ def metadata_problem(metadata: Any) -> str | None:
         elif isinstance(value, (list, tuple)):
             if depth > MAX_METADATA_DEPTH:
                 return f"{_short(where)} is nested deeper than the limit of {MAX_METADATA_DEPTH} levels"
+            if elements + len(value) > MAX_METADATA_BYTES:
+                return f"metadata takes more than {MAX_METADATA_BYTES:,} bytes as JSON, over the limit"
             stack.extend((item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value))
         else:
             problem = _scalar_problem(value)

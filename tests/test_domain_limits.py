@@ -51,6 +51,8 @@ def test_the_size_limit_is_on_compact_json():
     assert len(json.dumps(fits, separators=(",", ":"))) == MAX_METADATA_BYTES
     assert metadata_problem(fits) is None
     assert f"over the limit of {MAX_METADATA_BYTES:,}" in metadata_problem({"note": fits["note"] + "x"})
+    # A huge list is refused without walking all of it.
+    assert "over the limit" in metadata_problem({"ids": list(range(5_000_000))})
     # Non-ASCII counts in UTF-8 bytes.
     assert metadata_problem({"note": "é" * (MAX_METADATA_BYTES // 2)}) is not None
 
