@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_body
 from api.metrics import Metrics
 
-__all__ = ["BodyTooLargeError", "BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = ["BodyTooLargeError", "BodyLimitMiddleware", "MetricsMiddleware", "send_json"]
 
 
 class BodyTooLargeError(HTTPException):
@@ -38,7 +38,7 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await _send_json(send, 413, error_body("payload_too_large", BodyTooLargeError(self.limit).detail))
+            await send_json(send, 413, error_body("payload_too_large", BodyTooLargeError(self.limit).detail), close=True)
             return
 
         received = 0
@@ -65,7 +65,7 @@ class BodyLimitMiddleware:
             # Normally the exception handlers answer; this catches reads outside a route (none today).
             if started:
                 raise
-            await _send_json(send, 413, error_body("payload_too_large", exc.detail))
+            await send_json(send, 413, error_body("payload_too_large", exc.detail), close=True)
 
 
 class MetricsMiddleware:
@@ -107,9 +107,12 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict) -> None:
+async def send_json(send: Send, status: int, body: dict, *, headers: list[tuple[bytes, bytes]] | None = None,
+                    close: bool = False) -> None:
+    """Answer from a pure-ASGI middleware, before (or instead of) the app: ``body`` as JSON."""
     payload = json.dumps(body).encode()
+    extra = [*(headers or []), *([(b"connection", b"close")] if close else [])]
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"connection", b"close")]})
+                            *extra]})
     await send({"type": "http.response.body", "body": payload})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import math
 import re
 import time
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_body
 from api.metrics import Metrics
+from api.middleware import send_json
 
 __all__ = ["RateLimit", "TokenBuckets", "RateLimitMiddleware", "parse_rate_limit", "client_address", "EXEMPT_PATHS"]
 
@@ -138,8 +138,10 @@ class RateLimitMiddleware:
             return
         self._metrics.rate_limited.labels(by).inc()
         retry_after = max(1, math.ceil(wait))
-        await _too_many(send, retry_after, f"too many requests: the limit is {self.buckets.limit} per "
-                                           f"{'key' if by == 'key' else 'client address'}; retry in {retry_after} s")
+        message = (f"too many requests: the limit is {self.buckets.limit} per "
+                   f"{'key' if by == 'key' else 'client address'}; retry in {retry_after} s")
+        await send_json(send, 429, error_body("too_many_requests", message),
+                        headers=[(b"retry-after", str(retry_after).encode())])
 
     def _bucket(self, scope: Scope) -> tuple[str, str]:
         if self._key is not None:
@@ -150,10 +152,3 @@ class RateLimitMiddleware:
                         return "key", "key:service"
         return "address", "address:" + client_address(scope, self._trusted)
 
-
-async def _too_many(send: Send, retry_after: int, message: str) -> None:
-    payload = json.dumps(error_body("too_many_requests", message)).encode()
-    await send({"type": "http.response.start", "status": 429,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"retry-after", str(retry_after).encode())]})
-    await send({"type": "http.response.body", "body": payload})

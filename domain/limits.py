@@ -21,7 +21,7 @@ from domain.types import Document
 
 __all__ = ["MAX_ID_BYTES", "MAX_TITLE_CHARS", "MAX_METADATA_DEPTH", "MAX_METADATA_KEYS", "MAX_METADATA_BYTES",
            "MAX_KEY_CHARS", "LIMITS", "check_document", "check_doc_id", "document_problem", "id_problem", "title_problem",
-           "metadata_problem", "text_problem", "load_json", "shown_metadata"]
+           "metadata_problem", "text_problem", "is_control", "load_json", "shown_metadata"]
 
 MAX_ID_BYTES = 512  # UTF-8 bytes; Milvus keys its rows by the id with a suffix, within 1,024 bytes
 MAX_TITLE_CHARS = 1_000
@@ -94,10 +94,15 @@ def title_problem(title: Any) -> str | None:
 def text_problem(text: Any, *, what: str = "the text") -> str | None:
     if not isinstance(text, str):
         return f"{what} must be a string"
+    problem = _unicode_problem(text)
+    return f"{what} {problem}" if problem else None
+
+
+def _unicode_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return f"{what} holds {_describe(text[exc.start])} at character {exc.start}: not valid Unicode"
+        return f"holds {_describe(text[exc.start])} at character {exc.start}: not valid Unicode"
     return None
 
 
@@ -151,19 +156,20 @@ def _scalar_problem(value: Any) -> str | None:
     if isinstance(value, float):
         return None if math.isfinite(value) else f"is {value}, which JSON cannot hold"
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return f"holds {_describe(value[exc.start])}: not valid Unicode"
-        return None
+        return _unicode_problem(value)
     return (f"is of type {type(value).__name__}; metadata holds JSON values only (strings, numbers, true/false, "
             "null, lists and objects)")
+
+
+def is_control(char: str) -> bool:
+    """A control character or an unpaired surrogate: never in an id, a key or a title (but tab/newline)."""
+    return unicodedata.category(char) in {"Cc", "Cs"}
 
 
 def _bad_character(text: str, *, allow: str) -> str | None:
     """A description of the first control character or unpaired surrogate in ``text`` not in ``allow``."""
     for char in text:
-        if char not in allow and unicodedata.category(char) in {"Cc", "Cs"}:
+        if char not in allow and is_control(char):
             return _describe(char)
     return None
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import DocumentError, UnsupportedFormatError
-from domain.limits import MAX_TITLE_CHARS, check_document, load_json
+from domain.limits import MAX_TITLE_CHARS, check_document, is_control, load_json
 from domain.types import Document, Exclusion, SkippedFile
 from rag.html_page import outside_main_content, read_page
 
@@ -141,12 +141,8 @@ def _derived_title(title: str) -> str:
     """A title found in a file (a heading, ``<title>``, PDF or Word properties, the file name) made
     fit to store: control characters become spaces and an overlong one is cut, since the file itself
     is fine and is not refused for what its properties hold."""
-    clean = " ".join("".join(" " if _is_control(c) else c for c in title).split())
+    clean = " ".join("".join(" " if is_control(c) else c for c in title).split())
     return clean if len(clean) <= MAX_TITLE_CHARS else clean[:MAX_TITLE_CHARS - 1] + "…"
-
-
-def _is_control(char: str) -> bool:
-    return char < " " or "\x7f" <= char <= "\x9f" or "\ud800" <= char <= "\udfff"
 
 
 _MAX_TITLE_WORDS = 20
