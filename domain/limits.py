@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from domain.access import groups_problem
 from domain.errors import DocumentError
 from domain.types import Document
 
@@ -61,7 +62,12 @@ def check_doc_id(doc_id: Any) -> None:
 def document_problem(doc: Document) -> str | None:
     """Why ``doc`` cannot be stored as it is, or ``None``."""
     return (id_problem(doc.doc_id) or title_problem(doc.title) or metadata_problem(doc.metadata)
-            or text_problem(doc.text))
+            or text_problem(doc.text) or _groups_problem(doc.groups))
+
+
+def _groups_problem(groups: Any) -> str | None:
+    problem = groups_problem(groups)
+    return f"groups: {problem}" if problem else None
 
 
 def id_problem(doc_id: Any) -> str | None:

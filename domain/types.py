@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from domain.access import PUBLIC
+
 __all__ = [
     "Document",
     "Exclusion",
@@ -49,6 +51,7 @@ class Document:
         page_starts: for PDFs, the offset in ``text`` where each page begins (page 1 first).
         excluded: the ranges of ``text`` left out of the index as boilerplate, sorted, each with
             its reason. The text itself is never cut: citations always point into the whole of it.
+        groups: who may read it (:mod:`domain.access`): sorted group names, ``("public",)`` by default.
     """
 
     doc_id: str
@@ -58,11 +61,12 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     page_starts: tuple[int, ...] | None = None
     excluded: tuple[Exclusion, ...] = ()
+    groups: tuple[str, ...] = (PUBLIC,)
 
     def to_dict(self) -> dict[str, Any]:
         """The document as ``rag show --json`` and ``GET /documents/{id}`` give it."""
-        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "metadata": self.metadata,
-                "pages": len(self.page_starts) if self.page_starts else None,
+        return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "groups": list(self.groups),
+                "metadata": self.metadata, "pages": len(self.page_starts) if self.page_starts else None,
                 "excluded": [ex.to_dict() for ex in self.excluded], "text": self.text}
 
     def page_of(self, offset: int) -> int | None:
@@ -228,10 +232,11 @@ class DocumentInfo:
     content_hash: str
     metadata: dict[str, Any]
     pages: int | None = None
+    groups: tuple[str, ...] = (PUBLIC,)
 
     def to_dict(self) -> dict[str, Any]:
         # Not ``asdict``: it deep-copies ``metadata`` recursively, and user data has no business
         # deciding how deep this process recurses.
         return {"doc_id": self.doc_id, "title": self.title, "source": self.source, "n_chars": self.n_chars,
-                "n_chunks": self.n_chunks, "content_hash": self.content_hash, "metadata": self.metadata,
-                "pages": self.pages}
+                "n_chunks": self.n_chunks, "content_hash": self.content_hash, "groups": list(self.groups),
+                "metadata": self.metadata, "pages": self.pages}

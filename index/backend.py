@@ -21,17 +21,25 @@ from typing import Protocol
 
 import numpy as np
 
+from domain.access import Scope
+from domain.keys import ApiKey
 from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport
 from index.manifest import IndexSettings
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
 
-__all__ = ["IndexReader", "IndexWriter", "IndexBackend", "open_index", "stored_settings", "is_milvus"]
+__all__ = ["IndexReader", "IndexWriter", "IndexBackend", "KeyStore", "open_index", "stored_settings", "is_milvus"]
 
 
 class IndexReader(Protocol):
-    """Reads of an index as of its last committed write."""
+    """Reads of an index as of its last committed write, within the reader's :class:`~domain.access.Scope`.
+
+    Every read keeps to the scope: searches return only chunks of documents it admits (filtered
+    inside the search, so ``k`` results come back while ``k`` admitted chunks exist), ``document`` and
+    ``document_chunks`` answer as for an unknown id outside it, and ``stats`` and ``documents`` count
+    and list only what it admits.
+    """
 
     settings: IndexSettings
 
@@ -60,6 +68,13 @@ class IndexWriter(Protocol):
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]: ...
 
+    def stored_groups(self, doc_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """The groups of those of ``doc_ids`` the index holds."""
+
+    def relabel(self, doc: Document, content_hash: str) -> None:
+        """Give a stored document ``doc``'s groups and metadata (its text, title and exclusions are the
+        stored ones): nothing is embedded again."""
+
     def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
             sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]: ...
 
@@ -68,12 +83,30 @@ class IndexWriter(Protocol):
     def commit(self) -> None: ...
 
 
+class KeyStore(Protocol):
+    """The API keys of an index, stored with it (every replica of the index shares them): names, groups,
+    rights and a digest of each token (:func:`domain.keys.token_digest`), never the token."""
+
+    def add(self, key: ApiKey, digest: str) -> None:
+        """Store a key. Raises ``ValueError`` if a key of that name exists."""
+
+    def list(self) -> list[ApiKey]: ...
+
+    def revoke(self, name: str) -> bool:
+        """Remove a key; False if there was none of that name."""
+
+    def find(self, digest: str) -> ApiKey | None: ...
+
+
 class IndexBackend(Protocol):
-    """An opened index: readers, one writer at a time, and its own check and repair."""
+    """An opened index: readers, one writer at a time, its keys, and its own check and repair."""
 
     settings: IndexSettings
 
-    def snapshot(self) -> IndexReader: ...
+    def snapshot(self, scope: Scope | None = None) -> IndexReader:
+        """A reader of the last committed write; ``scope`` (default: everything) limits what it sees."""
+
+    def keys(self) -> KeyStore: ...
 
     def writer(self) -> AbstractContextManager[IndexWriter]: ...
 
