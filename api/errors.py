@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (DocumentError, DocumentNotFoundError, IndexLockedError, IndexStoreError, InvalidQuestionError,
-                        ModelError, RagError, UnsupportedFormatError)
+                        ModelError, PermissionDeniedError, RagError, UnsupportedFormatError)
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers", "validation_message"]
 
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 _RAG_STATUS: tuple[tuple[type[RagError], int], ...] = (
     (InvalidQuestionError, 422),
     (DocumentNotFoundError, 404),
+    (PermissionDeniedError, 403),
     (UnsupportedFormatError, 415),
     (DocumentError, 422),
     (IndexLockedError, 503),

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 __all__ = ["PUBLIC", "MAX_GROUPS", "MAX_CONDITIONS", "MAX_ANY_OF", "DOCUMENT_FIELDS", "FilterError", "Condition",
            "Scope", "EVERYTHING", "PUBLIC_ONLY", "parse_groups", "groups_problem", "parse_where", "parse_where_args",
-           "field_values", "is_filterable_key", "admits", "FieldValue"]
+           "field_values", "is_filterable_key", "admits", "FieldValue", "prefix_successor"]
 
 PUBLIC = "public"
 MAX_GROUPS = 32  # per document or key
@@ -275,3 +275,16 @@ def admits(scope: Scope, groups: Iterable[str], source: str, title: str, metadat
         return False
     values = field_values(source, title, metadata) if scope.where else []
     return all(_holds(condition, values) for condition in scope.where)
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The least string above every string starting with ``prefix`` (code point order), or None if there
+    is none: ``value.startswith(prefix)`` is ``prefix <= value < prefix_successor(prefix)``, a range an
+    index (or a filter expression without pattern syntax) can answer."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            following = last + 1 if last + 1 not in range(0xD800, 0xE000) else 0xE000  # no surrogates
+            return "".join(chars) + chr(following)
+    return None

@@ -6,7 +6,8 @@
     ├── DocumentError             a file or record that cannot be ingested (the reason is the message)
     │   └── UnsupportedFormatError  a file type no loader handles
     ├── DocumentNotFoundError     a document id that is not in the index
-    ├── InvalidQuestionError      an empty or over-long question, or a bad ``k``
+    ├── InvalidQuestionError      an empty or over-long question, a bad ``k`` or ``where`` filter
+    ├── PermissionDeniedError     a write outside the groups the caller may write to
     ├── IndexStoreError           base for problems with the index directory
     │   ├── IndexMismatchError      the index was built with another model or chunking
     │   ├── IndexCorruptError       the files on disk disagree or cannot be read
@@ -21,6 +22,7 @@ __all__ = [
     "UnsupportedFormatError",
     "DocumentNotFoundError",
     "InvalidQuestionError",
+    "PermissionDeniedError",
     "IndexStoreError",
     "IndexMismatchError",
     "IndexCorruptError",
@@ -49,6 +51,10 @@ class DocumentNotFoundError(RagError):
 
 class InvalidQuestionError(RagError):
     code = "invalid_question"
+
+
+class PermissionDeniedError(RagError):
+    code = "forbidden"
 
 
 class IndexStoreError(RagError):

@@ -196,13 +196,14 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     excluded: list[ExcludedText] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)  # ids skipped as outside the writer's groups (also in skipped)
     chunks_added: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
 
     def merge(self, other: IngestReport) -> None:
         """Add ``other``'s documents, skips, exclusions and chunk counts to this report."""
-        for name in ("added", "updated", "unchanged", "skipped", "excluded"):
+        for name in ("added", "updated", "unchanged", "skipped", "excluded", "denied"):
             getattr(self, name).extend(getattr(other, name))
         self.chunks_added += other.chunks_added
         self.chunks_removed += other.chunks_removed

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.access import Scope
 from domain.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport, check_index
@@ -42,8 +43,9 @@ from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, IndexSettings, 
 from index.migrate import migrate_generations
 from index.sentence_table import SentenceVectors
 from index.store import Store, StoredChunk
+from index.store_keys import StoreKeys
 
-__all__ = ["IndexDirectory", "Snapshot", "Writer", "CheckReport", "IndexSettings", "Manifest", "MANIFEST"]
+__all__ = ["IndexDirectory", "Snapshot", "ScopedSnapshot", "Writer", "CheckReport", "IndexSettings", "Manifest", "MANIFEST"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,58 @@ class Snapshot:
 
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
         return self.store.documents(offset=offset, k=k)
+
+
+class ScopedSnapshot:
+    """A :class:`Snapshot`'s reads within a scope: searches score only admitted chunks (FAISS with an id
+    selector, FTS5 with the admitted chunks in its query), and nothing outside the scope is returned,
+    counted or shown. Made per question: it finds the admitted chunks once, on first use."""
+
+    def __init__(self, snapshot: Snapshot, scope: Scope) -> None:
+        self._snapshot = snapshot
+        self._store = snapshot.store
+        self.scope = scope
+        self.settings = snapshot.settings
+        self._admitted: np.ndarray | None = None
+
+    @property
+    def generation(self) -> int:
+        return self._snapshot.generation
+
+    def _ids(self) -> np.ndarray:
+        if self._admitted is None:
+            self._admitted = self._store.admitted_chunk_ids(self.scope)
+        return self._admitted
+
+    def _keep(self, chunk_ids: list[int]) -> list[int]:
+        return [int(i) for i in np.asarray(chunk_ids, dtype=np.int64)[np.isin(chunk_ids, self._ids())]]
+
+    def stats(self) -> dict[str, int]:
+        return {"documents": self._store.count_admitted(self.scope), "chunks": len(self._ids()),
+                "generation": self._store.seq()}
+
+    def dense(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._snapshot._live.search(query_vector, k, self._ids())
+
+    def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self._store.lexical(query, k, self.scope)
+        keep = np.isin(ids, self._ids())  # what a write changed since the admitted chunks were read
+        return scores[keep], ids[keep]
+
+    def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
+        return self._snapshot.sentences(self._keep(chunk_ids))
+
+    def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
+        return self._store.chunks(self._keep(chunk_ids))
+
+    def document(self, doc_id: str) -> Document | None:
+        return self._store.document(doc_id, self.scope)
+
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        return self._store.document_chunks(doc_id, self.scope)
+
+    def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
+        return self._store.documents(offset=offset, k=k, scope=self.scope)
 
 
 class IndexDirectory:
@@ -169,11 +223,19 @@ class IndexDirectory:
 
     # ---- reading ----
 
-    def snapshot(self) -> Snapshot:
-        """The index as of its last committed write, by this process or any other."""
+    def snapshot(self, scope: Scope | None = None) -> Snapshot | ScopedSnapshot:
+        """The index as of its last committed write, by this process or any other, as ``scope`` sees it."""
         snapshot = self._opened()
         snapshot._live.refresh()
-        return snapshot
+        if scope is None or scope.unrestricted:
+            return snapshot
+        if not scope.where and scope.groups >= snapshot.store.present_groups():
+            return snapshot  # the scope admits every document there is: nothing to filter
+        return ScopedSnapshot(snapshot, scope)
+
+    def keys(self) -> StoreKeys:
+        """The index's API keys (stored in its store, shared by every process serving it)."""
+        return StoreKeys(self._opened().store)
 
     def _opened(self) -> Snapshot:
         """This process's reader of the index (its vectors are loaded on first refresh)."""
@@ -280,6 +342,15 @@ class Writer:
 
     def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.store.content_hashes(doc_ids)
+
+    def stored_groups(self, doc_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        return self.store.groups_of(doc_ids)
+
+    def relabel(self, doc: Document, content_hash: str) -> None:
+        """Give the stored document ``doc``'s groups and metadata: rows of the store, nothing embedded."""
+        self._begin()
+        if self.store.relabel_document(doc, content_hash):
+            self.changed = True
 
     def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
             sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:

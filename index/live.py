@@ -136,13 +136,31 @@ class LiveVectors:
 
     # ---- reading ----
 
-    def search(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` (scores, chunk ids), among ``allowed`` chunk ids when given (only those are scored)."""
         with self._lock:
-            scores, ids = self._vectors.search(query_vector, k + len(self._dead))
+            dead = np.fromiter(self._dead, dtype=np.int64, count=len(self._dead))
+            if allowed is not None:
+                allowed = np.setdiff1d(allowed, dead, assume_unique=True) if len(dead) else allowed
+                scores, ids = self._vectors.search(query_vector, k, allowed)
+            else:
+                scores, ids = self._vectors.search(query_vector, k + len(dead))
             keep = ids[0] >= 0
-            if self._dead:
-                keep &= ~np.isin(ids[0], np.fromiter(self._dead, dtype=np.int64, count=len(self._dead)))
-        return scores[0][keep][:k], ids[0][keep][:k]
+            if len(dead) and allowed is None:
+                keep &= ~np.isin(ids[0], dead)
+            scores, ids = scores[0][keep][:k], ids[0][keep][:k]
+        if allowed is not None and len(ids) < min(k, len(allowed)):
+            # An approximate index visits only some cells: few allowed vectors may lie in them. Score
+            # the allowed ones exactly instead (few, or the cells would have held enough of them).
+            return self._exact(query_vector, k, allowed)
+        return scores, ids
+
+    def _exact(self, query_vector: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors = self._store.vectors_of(allowed.tolist(), self._dimension)
+        scores = vectors @ np.asarray(query_vector, dtype=np.float32).ravel()
+        order = np.argsort(-scores, kind="stable")[:k]
+        return scores[order], ids[order]
 
     def ids(self) -> np.ndarray:
         with self._lock:

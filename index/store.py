@@ -25,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from domain.access import Scope
 from domain.limits import shown_metadata
 from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.lexical import lexical_query
-from index.store_schema import SCHEMA, SCHEMA_2
+from index.scope_sql import admitted_documents, field_rows
+from index.store_schema import ACCESS, SCHEMA, SCHEMA_2
 
 __all__ = ["Store", "StoredChunk", "Changes"]
 
@@ -85,8 +87,11 @@ class Store:
             self._db.execute("PRAGMA journal_size_limit = 8388608")  # the WAL shrinks back to 8 MB after a checkpoint
             # Only a new or older store is written to here: opening a current one takes no write lock,
             # which a long write in another process would hold.
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts'").fetchall():
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+            if "chunks_fts" not in tables:
                 self._create_schema()
+            if "doc_groups" not in tables:
+                self._add_access_tables()
         # Read as NULL (nothing recorded) from an older store opened read-only.
         self._excluded_column = "excluded" if "excluded" in self._columns("documents") else "NULL"
 
@@ -99,6 +104,19 @@ class Store:
                 if column not in self._columns(table):  # a store from an older version
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             self._db.executescript(SCHEMA_2)
+
+    def _add_access_tables(self) -> None:
+        """Schema 3: groups, filterable fields and keys; the documents already stored are public."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # one transaction: the tables and their rows, or nothing
+            for statement in filter(str.strip, ACCESS.split(";")):
+                self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO doc_groups (grp, doc_id) SELECT 'public', doc_id FROM documents")
+            for doc_id, source, title, metadata in self._db.execute(
+                    "SELECT doc_id, source, title, metadata FROM documents").fetchall():
+                doc = Document(doc_id=doc_id, text="", source=source, title=title, metadata=json.loads(metadata))
+                self._db.executemany("INSERT INTO doc_fields VALUES (?, ?, ?, ?, ?)", field_rows(doc))
+            self._db.execute("COMMIT")
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -142,7 +160,36 @@ class Store:
                 json.dumps([[ex.start, ex.end, ex.reason] for ex in doc.excluded]) if doc.excluded else None,
             ),
         )
+        self._put_labels(doc)
         self._deltas[0] += 1
+
+    def _put_labels(self, doc: Document) -> None:
+        self._db.executemany("INSERT INTO doc_groups (grp, doc_id) VALUES (?, ?)", [(g, doc.doc_id) for g in doc.groups])
+        self._db.executemany("INSERT INTO doc_fields VALUES (?, ?, ?, ?, ?)", field_rows(doc))
+
+    def relabel_document(self, doc: Document, content_hash: str) -> bool:
+        """Give the stored document ``doc``'s groups and metadata; False if it is not stored."""
+        rows = self._db.execute("SELECT source, title FROM documents WHERE doc_id = ?", (doc.doc_id,)).fetchall()
+        if not rows:
+            return False
+        self._db.execute("UPDATE documents SET metadata = ?, content_hash = ? WHERE doc_id = ?",
+                         (json.dumps(doc.metadata, ensure_ascii=False), content_hash, doc.doc_id))
+        self._db.execute("DELETE FROM doc_groups WHERE doc_id = ?", (doc.doc_id,))
+        self._db.execute("DELETE FROM doc_fields WHERE doc_id = ?", (doc.doc_id,))
+        source, title = rows[0]
+        self._put_labels(Document(doc.doc_id, "", source, title, doc.metadata, groups=doc.groups))
+        return True
+
+    def groups_of(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The groups of those of ``doc_ids`` that are stored."""
+        wanted = list(doc_ids)
+        found: dict[str, list[str]] = {}
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            for doc_id, group in self._query(f"SELECT doc_id, grp FROM doc_groups WHERE doc_id IN "
+                                             f"({','.join('?' * len(batch))})", batch):
+                found.setdefault(doc_id, []).append(group)
+        return {doc_id: tuple(sorted(groups)) for doc_id, groups in found.items()}
 
     def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray, *, title: str) -> list[int]:
         """Insert a document's chunks with their vectors (and into the lexical index, each with
@@ -260,13 +307,18 @@ class Store:
         """Chunks added or removed since the vectors were last saved."""
         return self._meta("changed_since_save")
 
-    def lexical(self, question: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The top ``k`` (BM25 scores, chunk ids) for the question's words, best first."""
+    def lexical(self, question: str, k: int, scope: Scope | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` (BM25 scores, chunk ids) for the question's words, best first, among the
+        chunks of the documents ``scope`` admits (scored only when admitted)."""
         query = lexical_query(question)
         if query is None or k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        rows = self._query("SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-                           "ORDER BY bm25(chunks_fts) LIMIT ?", (query, min(k, _SQLITE_MAX)))
+        within, params = "", []
+        if scope is not None and not scope.unrestricted:
+            admitted, params = admitted_documents(scope)
+            within = f"AND rowid IN (SELECT chunk_id FROM chunks WHERE doc_id IN ({admitted})) "
+        rows = self._query(f"SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? {within}"
+                           "ORDER BY bm25(chunks_fts) LIMIT ?", (query, *params, min(k, _SQLITE_MAX)))
         # FTS5's bm25() is negated so that ascending order ranks best first.
         return (np.array([-r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64))
 
@@ -289,13 +341,43 @@ class Store:
             found.update(rows)
         return found
 
-    def document(self, doc_id: str) -> Document | None:
-        rows = self._query(f"SELECT doc_id, text, source, title, metadata, page_starts, {self._excluded_column} "
-                           "FROM documents WHERE doc_id = ?", (doc_id,))
+    # ---- reads within a scope (index.scope_sql); ``None`` admits everything ----
+
+    @staticmethod
+    def _within(scope: Scope | None, column: str = "d.doc_id") -> tuple[str, list]:
+        """``AND <column> IN (the admitted documents)``, or nothing for an unrestricted scope."""
+        if scope is None or scope.unrestricted:
+            return "", []
+        admitted, params = admitted_documents(scope)
+        return f" AND {column} IN ({admitted})", params
+
+    def present_groups(self) -> set[str]:
+        """Every group some document belongs to (one index step per group, however many documents)."""
+        rows = self._query("WITH RECURSIVE g(name) AS (SELECT min(grp) FROM doc_groups UNION ALL "
+                           "SELECT (SELECT min(grp) FROM doc_groups WHERE grp > name) FROM g WHERE name IS NOT NULL) "
+                           "SELECT name FROM g WHERE name IS NOT NULL")
+        return {row[0] for row in rows}
+
+    def admitted_chunk_ids(self, scope: Scope) -> np.ndarray:
+        """The ids of every chunk of the documents ``scope`` admits, ascending."""
+        within, params = self._within(scope, "doc_id")
+        rows = self._query(f"SELECT chunk_id FROM chunks WHERE 1{within} ORDER BY chunk_id", params)
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def count_admitted(self, scope: Scope) -> int:
+        """How many documents ``scope`` admits."""
+        within, params = self._within(scope)
+        return self._query(f"SELECT count(*) FROM documents d WHERE 1{within}", params)[0][0]
+
+    def document(self, doc_id: str, scope: Scope | None = None) -> Document | None:
+        within, params = self._within(scope)
+        rows = self._query(f"SELECT d.doc_id, d.text, d.source, d.title, d.metadata, d.page_starts, "
+                           f"{self._excluded_column} FROM documents d WHERE d.doc_id = ?{within}", (doc_id, *params))
         if not rows:
             return None
         doc_id, text, source, title, metadata, page_starts, excluded = rows[0]
         return Document(
+            groups=self.groups_of([doc_id]).get(doc_id, ()),
             doc_id=doc_id,
             text=text,
             source=source,
@@ -305,18 +387,21 @@ class Store:
             excluded=tuple(Exclusion(*ex) for ex in json.loads(excluded)) if excluded else (),
         )
 
-    def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
+    def documents(self, *, offset: int = 0, k: int | None = None, scope: Scope | None = None) -> list[DocumentInfo]:
+        within, params = self._within(scope)
         rows = self._query(
             "SELECT d.doc_id, d.title, d.source, length(d.text), "
-            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.content_hash, d.metadata, d.page_starts "
-            "FROM documents d ORDER BY d.added_at, d.doc_id LIMIT ? OFFSET ?",
+            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.content_hash, d.metadata, d.page_starts, "
+            "(SELECT json_group_array(g.grp) FROM doc_groups g WHERE g.doc_id = d.doc_id) "
+            f"FROM documents d WHERE 1{within} ORDER BY d.added_at, d.doc_id LIMIT ? OFFSET ?",
             # SQLite integers are 64-bit: a larger offset or k (say, from a query string) means "all".
-            (-1 if k is None else min(k, _SQLITE_MAX), min(offset, _SQLITE_MAX)),
+            (*params, -1 if k is None else min(k, _SQLITE_MAX), min(offset, _SQLITE_MAX)),
         )
         return [
             DocumentInfo(
                 doc_id=r[0], title=r[1], source=r[2], n_chars=r[3], n_chunks=r[4], content_hash=r[5],
                 metadata=shown_metadata(json.loads(r[6])), pages=len(json.loads(r[7])) if r[7] else None,
+                groups=tuple(sorted(json.loads(r[8]))),
             )
             for r in rows
         ]
@@ -331,9 +416,10 @@ class Store:
         marks = ",".join("?" * len(wanted))
         return {chunk.chunk_id: chunk for chunk in self._stored_chunks(f"c.chunk_id IN ({marks})", wanted)}
 
-    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
-        """A document's chunks in document order (empty for an unknown document)."""
-        return self._stored_chunks("c.doc_id = ? ORDER BY c.ordinal", (doc_id,))
+    def document_chunks(self, doc_id: str, scope: Scope | None = None) -> list[StoredChunk]:
+        """A document's chunks in document order (empty for an unknown document, or one outside ``scope``)."""
+        within, params = self._within(scope)
+        return self._stored_chunks(f"c.doc_id = ?{within} ORDER BY c.ordinal", (doc_id, *params))
 
     def _stored_chunks(self, where: str, params: Iterable) -> list[StoredChunk]:
         rows = self._query(
@@ -352,6 +438,15 @@ class Store:
     def vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """Every (chunk ids, vectors), in chunk id order."""
         rows = self._query("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id")
+        return _unpack(rows, dimension)
+
+    def vectors_of(self, chunk_ids: list[int], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (chunk ids, vectors) of those of ``chunk_ids`` that are stored."""
+        rows: list[tuple] = []
+        for i in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[i : i + 500]
+            rows += self._query(f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({','.join('?' * len(batch))})",
+                                batch)
         return _unpack(rows, dimension)
 
     def all_sentences(self, dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -392,3 +487,4 @@ def _unpack(rows: list[tuple], dimension: int) -> tuple[np.ndarray, np.ndarray]:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
     return ids, vectors
+

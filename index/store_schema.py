@@ -1,8 +1,9 @@
 """The store's tables: those every version wrote (``SCHEMA``) and those of schema 2 (``SCHEMA_2``):
-write numbers, counts, removals by write, and the FTS5 lexical index over ``chunk_bodies``."""
+write numbers, counts, removals by write, and the FTS5 lexical index over ``chunk_bodies``; and those of
+who may read what (``ACCESS``): each document's groups, what it can be filtered by, and the API keys."""
 from __future__ import annotations
 
-__all__ = ["SCHEMA", "SCHEMA_2"]
+__all__ = ["SCHEMA", "SCHEMA_2", "ACCESS"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -50,4 +51,31 @@ CREATE VIEW IF NOT EXISTS chunk_bodies AS
     FROM chunks c JOIN documents d ON d.doc_id = c.doc_id;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     body, content='chunk_bodies', content_rowid='chunk_id', tokenize='porter unicode61 remove_diacritics 2');
+"""
+# Added by schema 3 (and to an older store when it is opened for writing: every document is public).
+# ``doc_fields``: one row per filterable value (domain.access.field_values); kind s/n/b/d, ``listed``
+# for an element of a metadata list.
+ACCESS = """
+CREATE TABLE IF NOT EXISTS doc_groups (
+    grp    TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    PRIMARY KEY (grp, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_groups_by_doc ON doc_groups(doc_id);
+CREATE TABLE IF NOT EXISTS doc_fields (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    field  TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    listed INTEGER NOT NULL,
+    value  NOT NULL
+);
+CREATE INDEX IF NOT EXISTS doc_fields_by_value ON doc_fields(field, kind, value);
+CREATE INDEX IF NOT EXISTS doc_fields_by_doc ON doc_fields(doc_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    name       TEXT PRIMARY KEY,
+    digest     TEXT NOT NULL UNIQUE,
+    groups     TEXT NOT NULL,
+    write      INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
 """

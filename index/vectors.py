@@ -67,8 +67,9 @@ class VectorIndex(ABC):
     def delete(self, ids: np.ndarray) -> None: ...
 
     @abstractmethod
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (scores, ids) per query row, best first; ids of -1 mark empty slots."""
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids) per query row, best first, among the ids in ``allowed`` (default:
+        all; only those are scored); ids of -1 mark empty slots."""
 
     @abstractmethod
     def ids(self) -> np.ndarray:
@@ -83,6 +84,11 @@ def _as_matrix(vectors: np.ndarray, n: int, dimension: int) -> np.ndarray:
     if vectors.shape != (n, dimension):
         raise ValueError(f"expected {n} vectors of dimension {dimension}, got {vectors.shape}")
     return vectors
+
+
+def _only(allowed: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters that score only the vectors whose ids are in ``allowed`` (a hash set of them)."""
+    return faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)))
 
 
 def _empty_result(n_queries: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,12 +117,14 @@ class FaissIndex(VectorIndex):
         if len(ids):
             self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if len(self) == 0 or k <= 0:
+        if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return _empty_result(len(queries))
         _one_thread()
-        return self._index.search(queries, min(k, len(self)))
+        if allowed is None:
+            return self._index.search(queries, min(k, len(self)))
+        return self._index.search(queries, min(k, len(self), len(allowed)), params=_only(allowed))
 
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
@@ -229,14 +237,21 @@ class IvfSq8Index(VectorIndex):
         else:
             self._ivf.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`VectorIndex.search`; with ``allowed``, only the visited cells' allowed vectors are
+        scored, so fewer than ``k`` can come back when few are allowed (:class:`index.live.LiveVectors`
+        then scores the allowed vectors exactly)."""
         if self._ivf is None:
-            return self._flat.search(queries, k)
+            return self._flat.search(queries, k, allowed)
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if len(self) == 0 or k <= 0:
+        if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return _empty_result(len(queries))
         _one_thread()
-        return self._ivf.search(queries, min(k, len(self)))
+        if allowed is None:
+            return self._ivf.search(queries, min(k, len(self)))
+        params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)),
+                                           nprobe=int(self._ivf.nprobe))
+        return self._ivf.search(queries, min(k, len(self), len(allowed)), params=params)
 
     def ids(self) -> np.ndarray:
         if self._ivf is None:

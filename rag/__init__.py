@@ -22,7 +22,7 @@ from rag.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder,
 from rag.hash_embedder import HashEmbedder
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.model_file import read_model_file, write_model_file
-from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline
+from rag.pipeline import DEFAULT_BACKEND, DEFAULT_SENTENCE_VECTORS, MAX_K, MAX_QUESTION_CHARS, Pipeline, where_scope
 from rag.provenance import file_sha256, git_commit
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card, write_card
 from rag.retrieve import DEFAULT_FUSION_FILE, RETRIEVAL_MODES, Candidate, RetrievalMode, Retriever, fuse, fusion_weights
@@ -32,6 +32,7 @@ from rag.sentence_rank import FEATURES as SENTENCE_FEATURES
 
 __all__ = [
     "Pipeline",
+    "where_scope",
     "MAX_K",
     "MAX_QUESTION_CHARS",
     "DEFAULT_BACKEND",

@@ -8,6 +8,7 @@ is reported on its own and the other records still load.
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import io
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from domain.access import FilterError, parse_groups
 from domain.errors import DocumentError, UnsupportedFormatError
 from domain.limits import MAX_TITLE_CHARS, check_document, is_control, load_json
 from domain.types import Document, Exclusion, SkippedFile
@@ -280,7 +282,7 @@ def _docx_blocks(word: Any) -> tuple[list[str], str | None]:
 
 
 def record_to_document(record: Any, *, default_id: str, source: str) -> Document:
-    """A ``{"id"?, "title"?, "text", "metadata"?}`` record as a document."""
+    """A ``{"id"?, "title"?, "text", "metadata"?, "groups"?}`` record as a document."""
     if not isinstance(record, dict):
         raise DocumentError("a record must be a JSON object with a \"text\" field")
     text = record.get("text")
@@ -294,6 +296,11 @@ def record_to_document(record: Any, *, default_id: str, source: str) -> Document
     if not isinstance(title, str) or not isinstance(metadata, dict):
         raise DocumentError("record \"title\" must be a string and \"metadata\" an object")
     doc = _document(str(record_id), text, source, title, metadata=metadata)
+    if record.get("groups") is not None:  # absent: the default, public
+        try:
+            doc = dataclasses.replace(doc, groups=parse_groups(record["groups"]))
+        except FilterError as exc:
+            raise DocumentError(f"record \"groups\": {exc}") from exc
     check_document(doc)
     return doc
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError
-from domain.limits import check_doc_id, document_problem, text_problem
+from domain.access import FilterError, Scope, parse_where
+from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError, PermissionDeniedError
+from domain.keys import ApiKey, new_token, token_digest
+from domain.limits import check_doc_id, document_problem, metadata_problem, text_problem
 from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
 from domain.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
 from index import (CheckReport, IndexBackend, IndexSettings, SentenceVectors, StoredChunk, VectorIndexKind,
@@ -26,7 +28,7 @@ from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
 
-__all__ = ["Pipeline", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
+__all__ = ["Pipeline", "where_scope", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
            "DEFAULT_SENTENCE_VECTORS", "content_hash"]
 
 logger = logging.getLogger(__name__)
@@ -42,12 +44,27 @@ DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
 
 
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
 def content_hash(doc: Document) -> str:
-    """What decides whether a re-ingested document changed: its text, title, metadata and what is indexed of it."""
+    """What decides whether a re-ingested document changed, in two parts: ``EMBEDDED-LABELS``. The first
+    covers what is embedded and indexed (text, title, exclusions): when only the second changes (groups,
+    metadata), the document is relabelled without being embedded again."""
     excluded = [[ex.start, ex.end, ex.reason] for ex in doc.excluded]
-    payload = json.dumps([doc.text, doc.title, doc.metadata, *([excluded] if excluded else [])], ensure_ascii=False,
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return f"{_digest([doc.text, doc.title, *([excluded] if excluded else [])])}-{_digest([doc.metadata, doc.groups])[:16]}"
+
+
+def _legacy_hash(doc: Document) -> str:
+    """The content hash of versions before groups (one part, metadata included): an index written by one
+    relabels rather than re-embeds a document whose text and metadata are unchanged."""
+    excluded = [[ex.start, ex.end, ex.reason] for ex in doc.excluded]
+    return _digest([doc.text, doc.title, doc.metadata, *([excluded] if excluded else [])])
+
+
+def _same_embedding(stored: str | None, doc: Document, digest: str) -> bool:
+    return stored is not None and (stored.split("-")[0] == digest.split("-")[0] or stored == _legacy_hash(doc))
 
 
 def _excluded_text(doc: Document) -> ExcludedText:
@@ -125,19 +142,23 @@ class Pipeline:
     # ---- ingesting ----
 
     def ingest(self, paths: Iterable[str | os.PathLike[str]], *, include: list[str] | None = None,
-               exclude: list[str] | None = None, progress: bool = False,
-               keep_boilerplate: bool = False) -> IngestReport:
+               exclude: list[str] | None = None, progress: bool = False, keep_boilerplate: bool = False,
+               groups: tuple[str, ...] | None = None, metadata: dict | None = None) -> IngestReport:
         """Ingest files and directories. Bad files are skipped and listed in the report, never fatal.
 
         Files are committed in batches (:data:`INGEST_BATCH_DOCUMENTS` documents or
         :data:`INGEST_BATCH_CHARS` characters), so a large folder is neither held in memory whole
         nor committed file by file; a crash loses at most the batch in flight. Lines repeated
         across the files of a batch are evidence of boilerplate (site menus, running heads);
-        ``keep_boilerplate`` indexes every line.
+        ``keep_boilerplate`` indexes every line. ``groups`` (default: public) and ``metadata`` (added to each
+        document's own; these keys win) label every document.
         """
         started = time.perf_counter()
         report = IngestReport()
         batch: list[Document] = []
+        problem = None if metadata is None else metadata_problem(metadata)
+        if problem:
+            raise DocumentError(f"metadata: {problem}")
         files = list(iter_files(paths, include=include, exclude=exclude))
         for path in tqdm(files, desc="ingesting", unit="file", disable=not progress or len(files) < 2):
             try:
@@ -146,7 +167,7 @@ class Pipeline:
                 report.skipped.append(SkippedFile(str(path), str(exc)))
                 logger.info("skipped %s: %s", path, exc)
                 continue
-            batch.extend(loaded)
+            batch.extend(_labelled(doc, groups, metadata) for doc in loaded)
             report.skipped.extend(bad)
             if len(batch) >= INGEST_BATCH_DOCUMENTS or sum(len(d.text) for d in batch) >= INGEST_BATCH_CHARS:
                 report.merge(self.ingest_documents(batch, keep_boilerplate=keep_boilerplate))
@@ -157,27 +178,39 @@ class Pipeline:
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_bytes(self, data: bytes, *, filename: str, doc_id: str | None = None) -> IngestReport:
-        """Ingest an uploaded file. Raises :class:`DocumentError` if it cannot be loaded."""
+    def ingest_bytes(self, data: bytes, *, filename: str, doc_id: str | None = None,
+                     groups: tuple[str, ...] | None = None, within: frozenset[str] | None = None) -> IngestReport:
+        """Ingest an uploaded file (``groups``: of every document in it; ``within``: as for
+        :meth:`ingest_documents`). Raises :class:`DocumentError` if it cannot be loaded."""
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
         if doc_id is not None:
             check_doc_id(doc_id)
         default_id = doc_id or hashlib.sha256(f"upload:{safe_name}".encode()).hexdigest()[:16]
         docs, skipped = load_bytes(data, filename=safe_name, source=f"upload:{safe_name}", doc_id=default_id)
-        report = self.ingest_documents(docs)
+        report = self.ingest_documents([_labelled(doc, groups, None) for doc in docs], within=within)
         report.skipped[:0] = skipped
         return report
 
-    def ingest_record(self, record: dict, *, source: str = "api") -> IngestReport:
-        """Ingest one ``{"id"?, "title"?, "text", "metadata"?}`` record (ids default to a hash of the text)."""
+    def ingest_record(self, record: dict, *, source: str = "api", within: frozenset[str] | None = None,
+                      default_groups: tuple[str, ...] | None = None) -> IngestReport:
+        """Ingest one ``{"id"?, "title"?, "text", "metadata"?, "groups"?}`` record (ids default to a hash of
+        the text; groups to ``default_groups``, else public). ``within``: as for :meth:`ingest_documents`."""
         text = record.get("text") if isinstance(record, dict) else None
         # surrogatepass: text that is not valid Unicode gets an id here and is refused, with why, below
         default_id = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return self.ingest_documents([record_to_document(record, default_id=default_id, source=source)])
+        doc = record_to_document(record, default_id=default_id, source=source)
+        if default_groups and record.get("groups") is None:
+            doc = dataclasses.replace(doc, groups=default_groups)
+        return self.ingest_documents([doc], within=within)
 
-    def ingest_documents(self, docs: list[Document], *, progress: bool = False,
-                         keep_boilerplate: bool = False) -> IngestReport:
-        """Add or update documents; unchanged ones (same content hash) are not embedded again.
+    def ingest_documents(self, docs: list[Document], *, progress: bool = False, keep_boilerplate: bool = False,
+                         within: frozenset[str] | None = None) -> IngestReport:
+        """Add or update documents; unchanged ones (same content hash) are not embedded again, and ones
+        whose groups or metadata alone changed are relabelled without being embedded again.
+
+        ``within``: the groups the caller may write (None: any). A document is then skipped, and listed
+        in ``report.denied``, when its groups, or those of the stored document it would replace, are not
+        all among them.
 
         Boilerplate is marked first (:mod:`rag.boilerplate`), with lines repeated across ``docs`` as
         evidence; ``keep_boilerplate`` indexes every line instead.
@@ -197,12 +230,17 @@ class Pipeline:
         else:
             latest = {doc.doc_id: doc for doc in mark_boilerplate(list(latest.values()))}
         with self.directory.writer() as writer:
+            if within is not None:
+                latest = self._within(writer, latest, within, report)
             known = writer.content_hashes(list(latest))
             todo = []
             for doc in latest.values():
                 digest = content_hash(doc)
                 if known.get(doc.doc_id) == digest:
                     report.unchanged.append(doc.doc_id)
+                elif _same_embedding(known.get(doc.doc_id), doc, digest):
+                    writer.relabel(doc, digest)
+                    report.updated.append(doc.doc_id)
                 else:
                     todo.append((doc, digest))
             chunked = []
@@ -224,6 +262,24 @@ class Pipeline:
             writer.commit()
         report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _within(writer, docs: dict[str, Document], within: frozenset[str], report: IngestReport) -> dict[str, Document]:
+        """The documents a caller who may write ``within`` may write; the others skipped as denied."""
+        stored = writer.stored_groups(list(docs))
+        allowed = {}
+        for doc_id, doc in docs.items():
+            outside = set(doc.groups) - within
+            if outside:
+                reason = f"this key may not write to the groups {', '.join(sorted(outside))}"
+            elif not set(stored.get(doc_id, ())) <= within:
+                reason = "a stored document with this id belongs to groups this key may not write to"
+            else:
+                allowed[doc_id] = doc
+                continue
+            report.skipped.append(SkippedFile(doc.source, reason))
+            report.denied.append(doc_id)
+        return allowed
 
     def _embed(self, documents: list[list[Chunk]], *, progress: bool):
         """Vectors for every chunk and every sentence of every chunk, in one batched call.
@@ -267,27 +323,59 @@ class Pipeline:
             start += len(chunks)
         return vectors, sentence_vectors
 
-    def delete(self, doc_id: str) -> None:
-        """Remove a document from every store. Raises :class:`DocumentNotFoundError` if unknown."""
+    def delete(self, doc_id: str, *, scope: Scope | None = None, within: frozenset[str] | None = None) -> None:
+        """Remove a document from every store.
+
+        Raises:
+            DocumentNotFoundError: no such document, or none ``scope`` admits.
+            PermissionDeniedError: it belongs to a group outside ``within`` (the groups the caller may write).
+        """
+        if scope is not None and self.directory.snapshot(scope).document(doc_id) is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}")
         with self.directory.writer() as writer:
+            groups = writer.stored_groups([doc_id]).get(doc_id)
+            if groups is not None and within is not None and not set(groups) <= within:
+                raise PermissionDeniedError("this document belongs to groups this key may not write to: "
+                                            f"{', '.join(sorted(set(groups) - within))}")
             if writer.delete(doc_id) is None:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}")
             writer.commit()
 
     # ---- reading ----
 
-    def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
-        return self.directory.snapshot().documents(offset=offset, k=k)
+    def documents(self, *, offset: int = 0, k: int | None = None, scope: Scope | None = None) -> list[DocumentInfo]:
+        """The documents ``scope`` admits (default: all), in the order they were added."""
+        return self.directory.snapshot(scope).documents(offset=offset, k=k)
 
-    def document(self, doc_id: str) -> Document:
-        doc = self.directory.snapshot().document(doc_id)
+    def document(self, doc_id: str, *, scope: Scope | None = None) -> Document:
+        """Raises :class:`DocumentNotFoundError` if there is none, or none ``scope`` admits."""
+        doc = self.directory.snapshot(scope).document(doc_id)
         if doc is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
         return doc
 
-    def stats(self) -> dict[str, object]:
-        return {**self.directory.snapshot().stats(), "model": self.embedder.name,
+    def stats(self, *, scope: Scope | None = None) -> dict[str, object]:
+        """Counts of what ``scope`` admits (default: everything), the model and its dimension."""
+        return {**self.directory.snapshot(scope).stats(), "model": self.embedder.name,
                 "dimension": self.embedder.dimension}
+
+    # ---- keys ----
+
+    def add_key(self, name: str, groups: tuple[str, ...], *, write: bool = False) -> tuple[ApiKey, str]:
+        """Make a key (stored with the index, as a digest); returns it with its token, shown this once."""
+        key, token = ApiKey(name, tuple(sorted(set(groups))), write, time.time()), new_token()
+        self.directory.keys().add(key, token_digest(token))
+        return key, token
+
+    def keys(self) -> list[ApiKey]:
+        return self.directory.keys().list()
+
+    def revoke_key(self, name: str) -> bool:
+        return self.directory.keys().revoke(name)
+
+    def key_for(self, token: str) -> ApiKey | None:
+        """The key whose token this is, or None."""
+        return self.directory.keys().find(token_digest(token))
 
     def check(self) -> CheckReport:
         return self.directory.check()
@@ -310,10 +398,11 @@ class Pipeline:
             raise InvalidQuestionError(f"k must be an integer from 1 to {MAX_K}")
         return question.strip()
 
-    def retrieve(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid") -> list[Passage]:
-        """The ``k`` most relevant passages, best first."""
+    def retrieve(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid",
+                 scope: Scope | None = None) -> list[Passage]:
+        """The ``k`` most relevant passages among those ``scope`` admits, best first."""
         question = self._validate(question, k)
-        snapshot = self.directory.snapshot()
+        snapshot = self.directory.snapshot(scope)
         vector = self.embedder.encode_queries([question])[0] if mode != "bm25" else None
         candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode)
         return self._passages(candidates, snapshot.chunks([c.chunk_id for c in candidates]))
@@ -326,11 +415,13 @@ class Pipeline:
             for c in candidates if (chunk := stored.get(c.chunk_id)) is not None
         ]
 
-    def ask(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid") -> AskResult:
-        """Answer with extracts from the documents, or say there is no answer in them."""
+    def ask(self, question: str, *, k: int = 5, mode: RetrievalMode = "hybrid", scope: Scope | None = None
+            ) -> AskResult:
+        """Answer with extracts from the documents ``scope`` admits (default: all), or say there is no
+        answer in them."""
         t0 = time.perf_counter()
         question = self._validate(question, k)
-        snapshot = self.directory.snapshot()
+        snapshot = self.directory.snapshot(scope)
         vector = self.embedder.encode_queries([question])[0]
         sentences: SentenceVectors = {}  # filled by hybrid and dense retrieval, which score them
         candidates = self.retriever.search(snapshot, question, vector, k=k, mode=mode, sentences=sentences)
@@ -350,7 +441,7 @@ class Pipeline:
                         "total": (time.perf_counter() - t0) * 1000},
         )
 
-    def read(self, question: str, doc_id: str) -> AskResult:
+    def read(self, question: str, doc_id: str, *, scope: Scope | None = None) -> AskResult:
         """Answer from one document only: the reader reads all of it (no retrieval). This is the
         reading-comprehension setting (``rag eval --gold-passage``); ``passages`` are its chunks.
 
@@ -359,7 +450,7 @@ class Pipeline:
         """
         t0 = time.perf_counter()
         question = self._validate(question, 1)
-        snapshot = self.directory.snapshot()
+        snapshot = self.directory.snapshot(scope)
         chunks = snapshot.document_chunks(doc_id)
         if not chunks:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
@@ -372,3 +463,21 @@ class Pipeline:
             no_answer_threshold=self.answerer.reading_threshold, signals=answers.signals,
             answers=answers.answers, passages=passages,
             timings_ms={"retrieve": 0.0, "answer": (t1 - t0) * 1000, "total": (t1 - t0) * 1000})
+
+
+def _labelled(doc: Document, groups: tuple[str, ...] | None, metadata: dict | None) -> Document:
+    """``doc`` in ``groups`` (when given), with ``metadata`` added to its own."""
+    if groups:
+        doc = dataclasses.replace(doc, groups=groups)
+    if metadata:
+        doc = dataclasses.replace(doc, metadata={**doc.metadata, **metadata})
+    return doc
+
+
+def where_scope(where: object, scope: Scope | None = None) -> Scope:
+    """``scope`` (default: everything) narrowed by a ``where`` object. Raises :class:`InvalidQuestionError`."""
+    try:
+        conditions = parse_where(where)
+    except FilterError as exc:
+        raise InvalidQuestionError(f"where: {exc}") from exc
+    return (scope or Scope()).narrowed(conditions)
