@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from domain.types import PUBLIC
+
 __all__ = ["PUBLIC", "MAX_GROUPS", "MAX_CONDITIONS", "MAX_ANY_OF", "DOCUMENT_FIELDS", "FilterError", "Condition",
            "Scope", "EVERYTHING", "PUBLIC_ONLY", "parse_groups", "groups_problem", "parse_where", "parse_where_args",
            "field_values", "is_filterable_key", "admits", "FieldValue", "prefix_successor"]
 
-PUBLIC = "public"
 MAX_GROUPS = 32  # per document or key
 MAX_CONDITIONS = 16  # per filter
 MAX_ANY_OF = 100  # values in one "any of" list

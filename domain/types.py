@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from domain.access import PUBLIC
-
 __all__ = [
+    "PUBLIC",
     "Document",
     "Exclusion",
     "Chunk",
@@ -23,6 +22,9 @@ __all__ = [
     "IngestReport",
     "DocumentInfo",
 ]
+
+
+PUBLIC = "public"  # the group every document is in unless told otherwise (domain.access)
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,8 +92,10 @@ class Store:
                 self._create_schema()
             if "doc_groups" not in tables:
                 self._add_access_tables()
-        # Read as NULL (nothing recorded) from an older store opened read-only.
+        # Read as NULL (nothing recorded) and as public from an older store opened read-only.
         self._excluded_column = "excluded" if "excluded" in self._columns("documents") else "NULL"
+        self._groups_column = ("(SELECT json_group_array(g.grp) FROM doc_groups g WHERE g.doc_id = d.doc_id)"
+                               if self._columns("doc_groups") else "'[\"public\"]'")
 
     def _create_schema(self) -> None:
         with self._lock:
@@ -186,9 +188,9 @@ class Store:
         found: dict[str, list[str]] = {}
         for i in range(0, len(wanted), 500):
             batch = wanted[i : i + 500]
-            for doc_id, group in self._query(f"SELECT doc_id, grp FROM doc_groups WHERE doc_id IN "
-                                             f"({','.join('?' * len(batch))})", batch):
-                found.setdefault(doc_id, []).append(group)
+            for doc_id, groups in self._query(f"SELECT d.doc_id, {self._groups_column} FROM documents d WHERE "
+                                              f"d.doc_id IN ({','.join('?' * len(batch))})", batch):
+                found[doc_id] = json.loads(groups)
         return {doc_id: tuple(sorted(groups)) for doc_id, groups in found.items()}
 
     def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray, *, title: str) -> list[int]:
@@ -392,8 +394,7 @@ class Store:
         rows = self._query(
             "SELECT d.doc_id, d.title, d.source, length(d.text), "
             "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.content_hash, d.metadata, d.page_starts, "
-            "(SELECT json_group_array(g.grp) FROM doc_groups g WHERE g.doc_id = d.doc_id) "
-            f"FROM documents d WHERE 1{within} ORDER BY d.added_at, d.doc_id LIMIT ? OFFSET ?",
+            f"{self._groups_column} FROM documents d WHERE 1{within} ORDER BY d.added_at, d.doc_id LIMIT ? OFFSET ?",
             # SQLite integers are 64-bit: a larger offset or k (say, from a query string) means "all".
             (*params, -1 if k is None else min(k, _SQLITE_MAX), min(offset, _SQLITE_MAX)),
         )

@@ -8,7 +8,7 @@ import pytest
 import rag
 
 PUBLIC = {
-    "rag": {"Pipeline", "ChunkingConfig", "Document", "Chunk", "Citation", "Passage", "Answer", "AskResult",
+    "rag": {"Pipeline", "where_scope", "ChunkingConfig", "Document", "Chunk", "Citation", "Passage", "Answer", "AskResult",
             "IngestReport", "DocumentInfo", "SkippedFile", "RagError", "DocumentError", "DocumentNotFoundError",
             "InvalidQuestionError", "IndexMismatchError", "ModelError",
             # what api/, eval/ and the drivers use (docs/architecture.md)
