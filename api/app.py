@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from api.callers import KeyCache
 from api.deps import WriteQueue
 from api.errors import install_error_handlers
 from api.metrics import Metrics
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.state.settings = settings
     app.state.pipeline = pipeline
     app.state.writes = WriteQueue()
+    app.state.keys = KeyCache()
     app.state.metrics = metrics = Metrics(lambda: app.state.pipeline.stats() if app.state.pipeline else None)
 
     install_error_handlers(app)
@@ -82,9 +84,15 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     # body limit sits closest to the routes.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + _MULTIPART_SLACK)
     if settings.rate_limit is not None:  # inside CORS, so a 429 carries its CORS headers and preflights are free
+        async def write_key_name(token: str) -> str | None:
+            if app.state.pipeline is None:
+                return None
+            key = await app.state.keys.find(app.state.pipeline, token)
+            return key.name if key is not None and key.write else None
+
         app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit, metrics=metrics,
                            key=settings.api_key.get_secret_value() if settings.api_key else None,
-                           trusted_proxies=settings.trusted_proxies)
+                           trusted_proxies=settings.trusted_proxies, write_key_name=write_key_name)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], max_age=600)

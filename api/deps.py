@@ -1,8 +1,7 @@
-"""Typed dependencies: the pipeline, the settings, the metrics, and the API-key checks."""
+"""Typed dependencies: the pipeline, the settings, the metrics, and the caller (:mod:`api.callers`)."""
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -12,18 +11,24 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from domain.access import EVERYTHING
+from api.callers import ANONYMOUS, SERVICE, Caller, caller_for_key, is_service_key
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.settings import Settings
 from rag import Pipeline
 
-__all__ = ["WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "require_read_key",
-           "require_write_key", "PipelineDep", "SettingsDep", "MetricsDep", "WritesDep", "ReadAccess", "WriteAccess"]
+__all__ = ["WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "get_caller", "read_caller",
+           "write_caller", "require_service_key", "PipelineDep", "SettingsDep", "MetricsDep", "WritesDep", "CallerDep",
+           "ReadCaller", "WriteCaller", "ServiceAccess", "OPEN_WRITER"]
 
 T = TypeVar("T")
 
+# Without any key configured, anyone may write anything (a development set-up; reads stay public-only).
+OPEN_WRITER = Caller(None, EVERYTHING, write=True)
+
 # auto_error=False: a missing header is ours to answer (401 in the error envelope), not FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <RAG_API_KEY>`")
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`: RAG_API_KEY or a `rag keys add` key")
 
 
 class WriteQueue:
@@ -73,26 +78,51 @@ WritesDep = Annotated[WriteQueue, Depends(get_writes)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _check_key(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> None:
-    expected = settings.api_key.get_secret_value().encode() if settings.api_key else b""
-    given = credentials.credentials.encode() if credentials else b""
-    # compare_digest takes time independent of where the strings differ; the key is never logged.
-    if not given or not hmac.compare_digest(given, expected):
-        raise ApiError(401, "unauthorized", "a valid API key is required: send 'Authorization: Bearer <key>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(message: str = "a valid API key is required: send 'Authorization: Bearer <key>'") -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def require_write_key(settings: SettingsDep, credentials: Credentials) -> None:
-    """Writes need the key whenever ``RAG_API_KEY`` is set."""
-    if settings.api_key is not None:
-        _check_key(settings, credentials)
+async def get_caller(request: Request, settings: SettingsDep, credentials: Credentials) -> Caller:
+    """The caller the bearer token names (:mod:`api.callers`); 401 for a token that names none."""
+    token = credentials.credentials if credentials else ""
+    service_key = settings.api_key.get_secret_value() if settings.api_key else None
+    if not token:
+        return ANONYMOUS
+    if is_service_key(token, service_key):
+        return SERVICE
+    key = await request.app.state.keys.find(await get_pipeline(request), token)
+    if key is None:
+        raise _unauthorized("this API key is not valid (unknown or revoked): send 'Authorization: Bearer <key>' with a valid key")
+    return caller_for_key(key)
 
 
-async def require_read_key(settings: SettingsDep, credentials: Credentials) -> None:
-    """Reads need the key only with ``RAG_API_KEY_READS=true``."""
-    if settings.api_key is not None and settings.api_key_reads:
-        _check_key(settings, credentials)
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-ReadAccess = Depends(require_read_key)
-WriteAccess = Depends(require_write_key)
+async def read_caller(settings: SettingsDep, caller: CallerDep) -> Caller:
+    """A caller that may read: anyone, unless ``RAG_API_KEY_READS`` asks for a key."""
+    if caller.name is None and settings.api_key_reads:
+        raise _unauthorized()
+    return caller
+
+
+async def write_caller(request: Request, settings: SettingsDep, caller: CallerDep) -> Caller:
+    """A caller that may write: the service key, a write key, or anyone while the service has no keys."""
+    if caller.write:
+        return caller
+    if caller.name is not None:
+        raise ApiError(403, "forbidden", f"the key {caller.name!r} may only read")
+    if settings.api_key is None and not await request.app.state.keys.any(await get_pipeline(request)):
+        return OPEN_WRITER
+    raise _unauthorized()
+
+
+async def require_service_key(settings: SettingsDep, caller: CallerDep) -> None:
+    """The service's own endpoints (``/metrics``: counts of every group): the service key, when one is set."""
+    if settings.api_key is not None and caller is not SERVICE:
+        raise _unauthorized("this endpoint needs the service key (RAG_API_KEY)")
+
+
+ReadCaller = Annotated[Caller, Depends(read_caller)]
+WriteCaller = Annotated[Caller, Depends(write_caller)]
+ServiceAccess = Depends(require_service_key)

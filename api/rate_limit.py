@@ -1,8 +1,9 @@
 """Rate limits for public use: a token bucket per API key and per client address (``RAG_RATE_LIMIT``).
 
-A request that brings the service's key spends from that key's bucket; any other request from its
-client address's bucket, so one script hammering the public widget cannot starve the others, and a
-back-end holding the key is not throttled by the public's traffic. ``/healthz`` and ``/readyz`` are
+A request that brings the service's key or a write key spends from that key's bucket; any other
+request (no key, or a read key: that one is published in web pages, so it names a page, not a client)
+from its client address's bucket, so one script hammering the public widget cannot starve the others,
+and a back-end holding a key is not throttled by the public's traffic. ``/healthz`` and ``/readyz`` are
 exempt (load balancers poll them). Behind a reverse proxy every request comes from the proxy's
 address, so the client's is read from ``X-Forwarded-For`` — but only when the peer is one of
 ``RAG_TRUSTED_PROXIES``, since anyone can send that header.
@@ -18,7 +19,7 @@ import math
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -120,10 +121,12 @@ class RateLimitMiddleware:
     """Answer ``429`` with ``Retry-After`` to a request whose bucket is empty; count it in ``/metrics``."""
 
     def __init__(self, app: ASGIApp, *, limit: RateLimit, key: str | None, trusted_proxies: Iterable[str],
-                 metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
+                 metrics: Metrics, write_key_name: Callable[[str], Awaitable[str | None]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.buckets = TokenBuckets(limit, clock=clock)
         self._key = key.encode() if key else None
+        self._write_key_name = write_key_name  # the name of the write key a token is, else None
         self._trusted = _networks(trusted_proxies)
         self._metrics = metrics
 
@@ -131,7 +134,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        by, bucket = self._bucket(scope)
+        by, bucket = await self._bucket(scope)
         wait = self.buckets.take(bucket)
         if not wait:
             await self.app(scope, receive, send)
@@ -143,12 +146,16 @@ class RateLimitMiddleware:
         await send_json(send, 429, error_body("too_many_requests", message),
                         headers=[(b"retry-after", str(retry_after).encode())])
 
-    def _bucket(self, scope: Scope) -> tuple[str, str]:
-        if self._key is not None:
-            for name, value in scope.get("headers", ()):
-                if name == b"authorization" and value[:7].lower() == b"bearer ":
-                    # The key itself never becomes a bucket name (names are kept in memory and could be logged).
-                    if hmac.compare_digest(value[7:].strip(), self._key):
-                        return "key", "key:service"
+    async def _bucket(self, scope: Scope) -> tuple[str, str]:
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                token = value[7:].strip()
+                # A token never becomes a bucket name (names are kept in memory and could be logged).
+                if self._key is not None and hmac.compare_digest(token, self._key):
+                    return "key", "key:service"
+                if self._write_key_name is not None and token:
+                    key_name = await self._write_key_name(token.decode("latin-1"))
+                    if key_name is not None:
+                        return "key", f"key:{key_name}"
         return "address", "address:" + client_address(scope, self._trusted)
 

@@ -9,19 +9,27 @@ Collections, all prefixed with the index's name:
   itself (a ``Function`` of type BM25, with the index's k1 and b) from the title and text as stemmed
   terms (:func:`index.lexical.lexical_text`; questions are asked the same way);
 * ``_sentences``: each chunk's sentences, offsets and vectors packed into text (:mod:`index.sentence_pack`),
-  keyed by chunk id: one primary-key lookup per question, and no sentence vectors held in memory.
+  keyed by chunk id: one primary-key lookup per question, and no sentence vectors held in memory;
+* ``_keys``: the API keys, each with a digest of its token (never the token).
+
+``_documents`` and ``_chunks`` rows carry their document's groups and filterable labels
+(:mod:`index.milvus_filters`): a reader's scope is a filter inside every search and look-up.
 
 Milvus has no transaction across collections, so a write never changes what readers see until one
 row switches: a document's chunks, sentences and text are written under a new version, then its
 ``_documents`` row is upserted to that version (the switch), then the old version's rows are deleted.
 Reads drop any chunk whose version is not its document's current one when they fetch its text, so a
-half-written document is never seen (a search can spend one of its ``k`` places on such a chunk); a crash leaves at most rows of versions no document points to, which ``check`` reports and
-``repair`` deletes. Every collection reads with Strong consistency: a write through one process is
+half-written document is never seen (a search can spend one of its ``k`` places on such a chunk); a
+crash leaves at most rows of versions no document points to, which ``check`` reports and ``repair``
+deletes. New groups or metadata take the same way: a new version of copied rows with the new labels
+(:meth:`MilvusWriter.relabel <index.milvus_writer.MilvusWriter.relabel>`), so no reader ever sees a
+document's chunks labelled one way and its row the other. Every collection reads with Strong consistency: a write through one process is
 seen by the next read of any other.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import time
@@ -29,14 +37,17 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+from domain.access import Scope
 from domain.errors import IndexMismatchError, IndexStoreError
+from domain.keys import ApiKey
 from index.check import CheckReport
 from index.manifest import IndexSettings
-from index.milvus_schema import BATCH, PRIMARY_KEYS, create_collections, in_filter, read_settings
+from index.milvus_filters import literal
+from index.milvus_schema import BATCH, NO_VECTOR, PRIMARY_KEYS, create_collections, in_filter, read_settings
 from index.milvus_reader import MilvusReader
 from index.milvus_writer import MilvusWriter
 
-__all__ = ["MilvusIndex", "MilvusReader", "ORPHAN_GRACE_S", "milvus_client"]
+__all__ = ["MilvusIndex", "MilvusReader", "MilvusKeys", "ORPHAN_GRACE_S", "milvus_client"]
 
 ORPHAN_GRACE_S = 600.0  # no write runs this long between writing its rows and switching them on
 _SCAN_BATCH = 5_000
@@ -142,9 +153,12 @@ class MilvusIndex:
 
     # ---- the contract ----
 
-    def snapshot(self) -> MilvusReader:
+    def snapshot(self, scope: Scope | None = None) -> MilvusReader:
         # A reader per snapshot (one question): it keeps what its searches returned for that question only.
-        return MilvusReader(self)
+        return MilvusReader(self, scope)
+
+    def keys(self) -> MilvusKeys:
+        return MilvusKeys(self)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[MilvusWriter]:
@@ -176,10 +190,6 @@ class MilvusIndex:
             expr = in_filter(field, values[i:i + BATCH]) + (f" and {extra}" if extra else "")
             rows += self.query(collection, expr, fields)
         return rows
-
-    def current_versions(self, doc_ids: list[str]) -> dict[str, int]:
-        rows = self.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "version"])
-        return {r["doc_id"]: int(r["version"]) for r in rows}
 
     def count(self, collection: str, expr: str = "") -> int:
         rows = self._client.query(self.name(collection), filter=expr, output_fields=["count(*)"])
@@ -242,3 +252,42 @@ class MilvusIndex:
             for i in range(0, len(keys), BATCH):
                 self._client.delete(self.name(collection), ids=keys[i:i + BATCH])
         return self.check()
+
+
+class MilvusKeys:
+    """The index's API keys (:class:`index.backend.KeyStore`), in its ``_keys`` collection, which every
+    replica shares. Milvus does not refuse a second row with a key's name: two replicas adding one name
+    at the same instant can both succeed (revoking the name removes both)."""
+
+    _FIELDS = ["name", "groups", "write", "created_at"]
+
+    def __init__(self, index: MilvusIndex) -> None:
+        self._index = index
+
+    @staticmethod
+    def _key(row: dict) -> ApiKey:
+        return ApiKey(row["name"], tuple(json.loads(row["groups"])), bool(row["write"]), float(row["created_at"]))
+
+    def _exists(self, name: str) -> bool:
+        return bool(self._index.query("keys", f"name == {literal(name)}", ["name"], limit=1))
+
+    def add(self, key: ApiKey, digest: str) -> None:
+        if self._exists(key.name):
+            raise ValueError(f"a key named {key.name!r} exists already (revoke it first)")
+        self._index._client.insert(self._index.name("keys"), [{
+            "name": key.name, "digest": digest, "groups": json.dumps(list(key.groups)), "write": key.write,
+            "created_at": key.created_at, "v": NO_VECTOR}])
+
+    def list(self) -> list[ApiKey]:
+        return sorted((self._key(r) for r in self._index.scan("keys", self._FIELDS, 'name != ""')),
+                      key=lambda key: key.name)
+
+    def revoke(self, name: str) -> bool:
+        if not self._exists(name):
+            return False
+        self._index._client.delete(self._index.name("keys"), ids=[name])
+        return True
+
+    def find(self, digest: str) -> ApiKey | None:
+        rows = self._index.query("keys", f"digest == {literal(digest)}", self._FIELDS, limit=1)
+        return self._key(rows[0]) if rows else None

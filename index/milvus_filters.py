@@ -105,7 +105,7 @@ def _equals(condition: Condition) -> list[str]:
             elements = list(dict.fromkeys([*scalars, *(repr(float(v)) for v in values if float(v) == v)]))
         else:
             scalars = [json.dumps(v) for v in values]
-            elements = [json.dumps(json.dumps(v)) for v in values]
+            elements = [literal(json.dumps(v)) for v in values]
         parts += [f"{_path(kind, condition.field)} == {s}" for s in scalars]
         parts.append(f"json_contains_any({_path('l' + kind, condition.field)}, [{', '.join(elements)}])")
         if kind == "s" and condition.field in DOCUMENT_FIELDS:
@@ -123,10 +123,11 @@ def _starts_with(condition: Condition) -> list[str]:
 
 
 def _in_range(condition: Condition) -> list[str]:
+    """A scalar number (or date, as its instant) within the bounds (a range has one at least)."""
     path = _path("d" if condition.dates else "n", condition.field)
-    bounds = [f"{path} >= {_number(condition.low)}" if condition.low is not None else "",
-              f"{path} <= {_number(condition.high)}" if condition.high is not None else ""]
-    return [" and ".join(bound for bound in bounds if bound) or f"{path} >= {_number(-1e308)}"]
+    bounds = [f"{path} {operator} {_number(bound)}"
+              for operator, bound in ((">=", condition.low), ("<=", condition.high)) if bound is not None]
+    return [" and ".join(bounds)]
 
 
 _TESTS = {"eq": _equals, "prefix": _starts_with, "range": _in_range}

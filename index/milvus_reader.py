@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from domain.access import Scope
 from domain.limits import shown_metadata
 from domain.types import Document, DocumentInfo, Exclusion
 from index.lexical import lexical_text
+from index.milvus_filters import scope_filter
 from index.milvus_schema import quote
 from index.sentence_pack import unpack_sentences
 from index.sentence_table import SentenceVectors
@@ -41,27 +43,38 @@ def _side_by_side() -> ThreadPoolExecutor:
 
 
 class MilvusReader:
-    """Reads; every chunk returned belongs to its document's current version.
+    """Reads within a :class:`~domain.access.Scope`; every chunk returned belongs to its document's
+    current version.
 
     One question costs two rounds of calls, each run side by side: the dense and BM25 searches (which
     return the pooled chunks' rows with their ids), then the pool's packed sentences and its documents
     (titles and current versions). The chunks' text then needs no further call: a reader keeps what its
     searches and look-ups returned, so make one per question (:meth:`MilvusIndex.snapshot` does).
+
+    The scope is a filter (:mod:`index.milvus_filters`) on every search and look-up of chunks and
+    documents, both of which carry their document's labels; a chunk counts only if its document's row,
+    looked up through the filter too, is in force with the chunk's version, so a chunk of a version a
+    relabelling has just replaced is never shown.
     """
 
-    def __init__(self, index: MilvusIndex) -> None:
+    def __init__(self, index: MilvusIndex, scope: Scope | None = None) -> None:
         self._index = index
         self.settings = index.settings
-        self._rows: dict[int, dict] = {}  # chunk rows the searches returned
-        self._docs: dict[str, dict] = {}  # document rows looked up
+        self._filter = scope_filter(scope)
+        self._rows: dict[int, dict] = {}  # admitted chunk rows the searches and look-ups returned
+        self._docs: dict[str, dict | None] = {}  # admitted document rows looked up (None: none such, or not admitted)
 
     @property
     def generation(self) -> int:
         return self._index.writes()
 
+    def _within(self, expr: str) -> str:
+        """``expr`` and the scope's filter."""
+        return f"{expr} and {self._filter}" if self._filter else expr
+
     def stats(self) -> dict[str, int]:
-        return {"documents": self._index.count("documents"), "chunks": self._index.count("chunks"),
-                "generation": self._index.writes()}
+        return {"documents": self._index.count("documents", self._filter),
+                "chunks": self._index.count("chunks", self._filter), "generation": self._index.writes()}
 
     def _search(self, data: Any, field: str, metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The top ``k`` chunks of any version: one a write has not switched on yet (or has switched
@@ -69,7 +82,8 @@ class MilvusReader:
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         result = self._index._client.search(self._index.name("chunks"), data=[data], anns_field=field, limit=k,
-                                            search_params={"metric_type": metric}, output_fields=self._CHUNK_FIELDS)
+                                            filter=self._filter, search_params={"metric_type": metric},
+                                            output_fields=self._CHUNK_FIELDS)
         hits = list(result[0])
         for hit in hits:
             self._rows[int(hit["chunk_id"])] = hit["entity"]
@@ -96,15 +110,29 @@ class MilvusReader:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         return np.abs(scores), ids  # milvus-lite reports BM25 negated; a server positive: the order is the same
 
+    def _look_up(self, chunk_ids: list[int]) -> None:
+        """Fetch the rows of chunks no search or look-up returned yet, through the scope's filter."""
+        unseen = [c for c in chunk_ids if c not in self._rows]
+        if unseen:
+            self._keep(self._index.query_in("chunks", "chunk_id", unseen, self._CHUNK_FIELDS, extra=self._filter))
+
+    def _keep(self, rows: list[dict]) -> None:
+        self._rows.update((int(r["chunk_id"]), r) for r in rows)
+
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """One primary-key lookup of each chunk's first piece (and another for the rare chunk with more);
-        side by side, the documents of the chunks the searches found, which :meth:`chunks` will need."""
+        side by side, the documents of the chunks, which :meth:`chunks` will need. Only chunks the scope
+        admits, of their document's current version, have sentences here (a chunk no search or look-up
+        returned is looked up first: not the case when asking)."""
         wanted = sorted({int(c) for c in chunk_ids})
-        doc_ids = {self._rows[c]["doc_id"] for c in wanted if c in self._rows}
+        self._look_up(wanted)
+        wanted = [c for c in wanted if c in self._rows]
+        doc_ids = {self._rows[c]["doc_id"] for c in wanted}
         documents = _side_by_side().submit(self._documents, doc_ids) if doc_ids - set(self._docs) else None
         rows = self._index.query_in("sentences", "key", [f"{c}.0" for c in wanted], ["key", "chunk_id", "pieces", "data"])
         if documents is not None:
             documents.result()
+        rows = [r for r in rows if self._in_force(self._rows[int(r["chunk_id"])]) is not None]
         more = [f"{r['chunk_id']}.{n}" for r in rows for n in range(1, int(r["pieces"]))]
         rows += self._index.query_in("sentences", "key", more, ["key", "chunk_id", "pieces", "data"]) if more else []
         pieces: dict[int, list[tuple[int, str]]] = {}
@@ -114,22 +142,28 @@ class MilvusReader:
         return {chunk_id: unpack_sentences([data for _, data in sorted(parts)], dimension)
                 for chunk_id, parts in pieces.items()}
 
-    def _documents(self, doc_ids: set[str]) -> dict[str, dict]:
-        """The rows of these documents (current version, title, source, meta), looked up once per reader."""
+    def _documents(self, doc_ids: set[str]) -> None:
+        """Look up the rows of these documents the scope admits (current version, title, source, meta),
+        once per reader."""
         missing = sorted(set(doc_ids) - set(self._docs))
         if missing:
             found = {r["doc_id"]: r for r in self._index.query_in(
-                "documents", "doc_id", missing, ["doc_id", "version", "title", "source", "meta"])}
-            self._docs.update({d: found.get(d) for d in missing})  # None: no such document (deleted)
-        return {d: self._docs[d] for d in doc_ids}
+                "documents", "doc_id", missing, ["doc_id", "version", "title", "source", "meta"], extra=self._filter)}
+            self._docs.update({d: found.get(d) for d in missing})  # None: no such document (deleted), or not admitted
+
+    def _in_force(self, row: dict) -> dict | None:
+        """The row of a chunk's document, looked up already, if the scope admits it and the chunk is of its
+        current version (else the chunk is of a version being written or removed)."""
+        doc = self._docs.get(row["doc_id"])
+        return doc if doc is not None and int(doc["version"]) == int(row["version"]) else None
 
     def _stored(self, rows: list[dict]) -> list[StoredChunk]:
-        docs = self._documents({r["doc_id"] for r in rows})
+        self._documents({r["doc_id"] for r in rows})
         out = []
         for r in rows:
-            doc = docs.get(r["doc_id"])
-            if doc is None or int(doc["version"]) != int(r["version"]):
-                continue  # a version being written or removed
+            doc = self._in_force(r)
+            if doc is None:
+                continue
             page_starts = json.loads(doc["meta"]).get("page_starts")
             out.append(StoredChunk(int(r["chunk_id"]), r["doc_id"], int(r["ordinal"]), int(r["char_start"]),
                                    int(r["char_end"]), r["text"], doc["title"], doc["source"],
@@ -140,19 +174,17 @@ class MilvusReader:
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
         wanted = [int(c) for c in chunk_ids]
-        rows = [self._rows[c] for c in wanted if c in self._rows]
-        unseen = [c for c in wanted if c not in self._rows]
-        if unseen:
-            rows += self._index.query_in("chunks", "chunk_id", unseen, self._CHUNK_FIELDS)
-        return {c.chunk_id: c for c in self._stored(rows)}
+        self._look_up(wanted)
+        return {c.chunk_id: c for c in self._stored([self._rows[c] for c in wanted if c in self._rows])}
 
     def document_chunks(self, doc_id: str) -> list[StoredChunk]:
-        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)}", self._CHUNK_FIELDS)
+        rows = self._index.query("chunks", self._within(f"doc_id == {quote(doc_id)}"), self._CHUNK_FIELDS)
+        self._keep(rows)
         return sorted(self._stored(rows), key=lambda c: c.ordinal)
 
     def document(self, doc_id: str) -> Document | None:
-        rows = self._index.query("documents", f"doc_id == {quote(doc_id)}",
-                                 ["doc_id", "version", "title", "source", "meta"])
+        rows = self._index.query("documents", self._within(f"doc_id == {quote(doc_id)}"),
+                                 ["doc_id", "version", "title", "source", "meta", "groups"])
         if not rows:
             return None
         row = rows[0]
@@ -162,11 +194,11 @@ class MilvusReader:
         return Document(doc_id=doc_id, text="".join(p["text"] for p in sorted(pieces, key=lambda p: p["n"])),
                         source=row["source"], title=row["title"], metadata=shown_metadata(meta.get("metadata")),
                         page_starts=tuple(meta["page_starts"]) if meta.get("page_starts") else None,
-                        excluded=tuple(Exclusion(*e) for e in meta.get("excluded") or ()))
+                        excluded=tuple(Exclusion(*e) for e in meta.get("excluded") or ()), groups=tuple(row["groups"]))
 
     def documents(self, *, offset: int = 0, k: int | None = None) -> list[DocumentInfo]:
-        rows = self._index.scan("documents", ["doc_id", "title", "source", "n_chars", "n_chunks", "content_hash", "meta",
-                                              "added_at"])
+        rows = self._index.scan("documents", ["doc_id", "title", "source", "n_chars", "n_chunks", "content_hash",
+                                              "meta", "added_at", "groups"], self._within('doc_id != ""'))
         rows.sort(key=lambda r: (r["added_at"], r["doc_id"]))
         end = None if k is None else offset + k
         out = []
@@ -175,5 +207,6 @@ class MilvusReader:
             out.append(DocumentInfo(doc_id=r["doc_id"], title=r["title"], source=r["source"], n_chars=int(r["n_chars"]),
                                     n_chunks=int(r["n_chunks"]), content_hash=r["content_hash"],
                                     metadata=shown_metadata(meta.get("metadata")),
-                                    pages=len(meta["page_starts"]) if meta.get("page_starts") else None))
+                                    pages=len(meta["page_starts"]) if meta.get("page_starts") else None,
+                                    groups=tuple(r["groups"])))
         return out

@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from domain.access import MAX_GROUPS
 from domain.errors import IndexStoreError
 from domain.logs import quiet_logger
 from index.manifest import SCHEMA_VERSION, IndexSettings
@@ -14,8 +15,10 @@ __all__ = ["LAYOUT", "MAX_VARCHAR", "NO_VECTOR", "COLLECTIONS", "PRIMARY_KEYS", 
            "create_collections", "read_settings"]
 
 MAX_VARCHAR = 65_535  # bytes
-# The collections' layout: 2 packs each chunk's sentences into one row (1 kept a row per sentence).
-LAYOUT = 2
+# The collections' layout: 3 labels documents and chunks with their groups and filterable fields
+# (index.milvus_filters) and keeps API keys; 2 packed each chunk's sentences into one row (1 kept a row
+# per sentence).
+LAYOUT = 3
 _ID_CHARS = 1_024
 # The body is stemmed terms already (index.lexical.lexical_text): the analyzer only splits them, the
 # same on milvus-lite (which ignores a stemmer filter) and on any server.
@@ -65,13 +68,19 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
     varchar = {"max_length": MAX_VARCHAR}
     ident = {"max_length": _ID_CHARS}
     no_vector = ("v", DataType.FLOAT_VECTOR, {"dim": 2})
+    # Who may read a document, and what it can be filtered by (index.milvus_filters), on its chunks too:
+    # a search filters the chunks themselves.
+    access = [("groups", DataType.ARRAY, {"element_type": DataType.VARCHAR, "max_capacity": MAX_GROUPS,
+                                          "max_length": 64}),
+              ("labels", DataType.JSON, {})]
     collection("manifest", [("key", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
                             ("value", DataType.VARCHAR, varchar), no_vector], {"v": ("FLAT", "L2")})
     collection("documents", [("doc_id", DataType.VARCHAR, {"is_primary": True, **ident}),
                              ("version", DataType.INT64, {}), ("title", DataType.VARCHAR, varchar),
                              ("source", DataType.VARCHAR, varchar), ("content_hash", DataType.VARCHAR, ident),
                              ("meta", DataType.VARCHAR, varchar), ("n_chars", DataType.INT64, {}),
-                             ("n_chunks", DataType.INT64, {}), ("added_at", DataType.DOUBLE, {}), no_vector],
+                             ("n_chunks", DataType.INT64, {}), ("added_at", DataType.DOUBLE, {}), *access,
+                             no_vector],
                {"v": ("FLAT", "L2")})
     collection("texts", [("piece_id", DataType.VARCHAR, {"is_primary": True, **ident}),
                          ("doc_id", DataType.VARCHAR, ident), ("version", DataType.INT64, {}),
@@ -84,7 +93,7 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
                           ("body", DataType.VARCHAR, {**varchar, "enable_analyzer": True,
                                                       "analyzer_params": _ANALYZER}),
                           ("dense", DataType.FLOAT_VECTOR, {"dim": settings.dimension}),
-                          ("sparse", DataType.SPARSE_FLOAT_VECTOR, {})],
+                          ("sparse", DataType.SPARSE_FLOAT_VECTOR, {}), *access],
                {"dense": ("FLAT", "IP"), "sparse": ("SPARSE_INVERTED_INDEX", "BM25")},
                functions=[Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["body"],
                                    output_field_names=["sparse"])], auto_id=True,
@@ -95,12 +104,17 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
                              ("version", DataType.INT64, {}), ("pieces", DataType.INT64, {}),
                              ("data", DataType.VARCHAR, varchar), no_vector],
                {"v": ("FLAT", "L2")})
+    # API keys by name: a digest of the token (domain.keys.token_digest), never the token.
+    collection("keys", [("name", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
+                        ("digest", DataType.VARCHAR, {"max_length": 128}), ("groups", DataType.VARCHAR, varchar),
+                        ("write", DataType.BOOL, {}), ("created_at", DataType.DOUBLE, {}), no_vector],
+               {"v": ("FLAT", "L2")})
     manifest = {"schema_version": SCHEMA_VERSION, "layout": LAYOUT, "settings": asdict(settings), "created_at": time.time()}
     c.upsert(f"{prefix}_manifest", [{"key": "manifest", "value": json.dumps(manifest), "v": NO_VECTOR},
                                      {"key": "writes", "value": "0", "v": NO_VECTOR}])
 
 
-COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences")
+COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences", "keys")
 
 
 def read_settings(client: Any, prefix: str) -> IndexSettings | None:

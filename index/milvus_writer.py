@@ -11,6 +11,7 @@ import numpy as np
 from domain.errors import IndexStoreError
 from domain.types import Chunk, Document
 from index.lexical import lexical_text
+from index.milvus_filters import labels
 from index.milvus_schema import BATCH, MAX_VARCHAR, NO_VECTOR, PRIMARY_KEYS, in_filter, quote
 from index.sentence_pack import pack_sentences
 
@@ -21,6 +22,33 @@ __all__ = ["MilvusWriter"]
 
 PIECE_CHARS = 16_000  # a document's text in pieces: 4 bytes per character at most, so a piece always fits
 TEXT_CHARS = 15_000  # a chunk's text (at most a few thousand characters in practice)
+_DOCUMENT_FIELDS = ["doc_id", "version", "title", "source", "content_hash", "meta", "n_chars", "n_chunks", "added_at",
+                    "groups", "labels"]
+# What a relabelled version copies of the one in force: every field but the keys, version and labels
+# (a chunk's sparse vector Milvus computes again from its body).
+_COPIED = {"texts": ["n", "text"],
+           "chunks": ["chunk_id", "ordinal", "char_start", "char_end", "n_tokens", "text", "body", "dense"],
+           "sentences": ["key", "chunk_id", "pieces", "data"]}
+_INSERT_ROWS = BATCH // 10  # rows per insert of rows up to 64 kB each
+
+
+def _access(groups: tuple[str, ...], source: str, title: str, metadata: dict) -> dict:
+    """The ``groups`` and ``labels`` fields of a document's rows (:mod:`index.milvus_filters`)."""
+    found = labels(source, title, metadata)
+    if len(json.dumps(found, ensure_ascii=False).encode()) > MAX_VARCHAR:
+        raise IndexStoreError(f"{source}: its metadata, title and source take more than 64 kB to filter on")
+    return {"groups": list(groups), "labels": found}
+
+
+def _meta(source: str, meta: dict) -> str:
+    text = json.dumps(meta, ensure_ascii=False)
+    if len(text.encode()) > MAX_VARCHAR:
+        raise IndexStoreError(f"{source}: its metadata and page list take more than 64 kB")
+    return text
+
+
+def _piece_id(doc_id: str, version: int, n: int) -> str:
+    return f"{doc_id}\x1f{version}\x1f{n}"
 
 
 class MilvusWriter:
@@ -45,54 +73,103 @@ class MilvusWriter:
         rows = self._index.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "content_hash"])
         return {r["doc_id"]: r["content_hash"] for r in rows}
 
+    def stored_groups(self, doc_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        rows = self._index.query_in("documents", "doc_id", sorted(set(doc_ids)), ["doc_id", "groups"])
+        return {r["doc_id"]: tuple(r["groups"]) for r in rows}
+
+    def _in_force(self, doc_id: str) -> dict | None:
+        """The document's row in force as this write sees it (one it wrote, else the stored one; None: no
+        such document). This write replaces that version: its rows are deleted at commit."""
+        row = next((r for r in self._switch if r["doc_id"] == doc_id), None)
+        if row is None and doc_id not in self._drop:
+            rows = self._index.query("documents", f"doc_id == {quote(doc_id)}", _DOCUMENT_FIELDS)
+            row = rows[0] if rows else None
+        if row is not None:
+            self._replaced.setdefault(doc_id, set()).add(int(row["version"]))
+        return row
+
     def _current_chunk_ids(self, doc_id: str) -> list[int] | None:
         """The chunks of the version in force (None: no such document), which this write will replace."""
-        pending = next((row["version"] for row in self._switch if row["doc_id"] == doc_id), None)
-        if pending is not None:  # written earlier in this write: it replaces that, and what that replaced
-            version: int | None = pending
-        elif doc_id in self._drop:
+        row = self._in_force(doc_id)
+        if row is None:
             return None
-        else:
-            version = self._index.current_versions([doc_id]).get(doc_id)
-            if version is None:
-                return None
-        self._replaced.setdefault(doc_id, set()).add(version)
-        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)} and version == {version}", ["chunk_id"])
+        rows = self._index.query("chunks", f"doc_id == {quote(doc_id)} and version == {int(row['version'])}",
+                                 ["chunk_id"])
         return sorted(int(r["chunk_id"]) for r in rows)
+
+    def _new_version(self, doc_id: str) -> int:
+        version = time.time_ns()
+        self._written.append((doc_id, version))
+        return version
+
+    def _insert(self, collection: str, rows: list[dict]) -> list:
+        """Insert in batches; the primary keys, in the rows' order."""
+        ids: list = []
+        for i in range(0, len(rows), _INSERT_ROWS):
+            ids += self._client.insert(self._index.name(collection), rows[i:i + _INSERT_ROWS])["ids"]
+        return ids
+
+    def _put_switch(self, row: dict) -> None:
+        """Make ``row`` the document's row to switch on at commit."""
+        self._switch = [r for r in self._switch if r["doc_id"] != row["doc_id"]] + [row]
+        self._drop = [d for d in self._drop if d != row["doc_id"]]
 
     def put(self, doc: Document, content_hash: str, chunks: list[Chunk], vectors: np.ndarray,
             sentences: list[list[tuple[int, int]]], sentence_vectors: list[np.ndarray]) -> list[int]:
+        access = _access(doc.groups, doc.source, doc.title, doc.metadata)
+        meta = _meta(doc.source, {"metadata": doc.metadata,
+                                  "page_starts": list(doc.page_starts) if doc.page_starts else None,
+                                  "excluded": [[e.start, e.end, e.reason] for e in doc.excluded]})
         removed = self._current_chunk_ids(doc.doc_id) or []
-        version = time.time_ns()
-        self._written.append((doc.doc_id, version))
-        name = self._index.name
+        version = self._new_version(doc.doc_id)
         pieces = [doc.text[i:i + PIECE_CHARS] for i in range(0, len(doc.text), PIECE_CHARS)] or [""]
-        self._client.insert(name("texts"), [{"piece_id": f"{doc.doc_id}\x1f{version}\x1f{n}", "doc_id": doc.doc_id,
-                                             "version": version, "n": n, "text": piece, "v": NO_VECTOR}
-                                            for n, piece in enumerate(pieces)])
+        self._insert("texts", [{"piece_id": _piece_id(doc.doc_id, version, n), "doc_id": doc.doc_id, "version": version,
+                                "n": n, "text": piece, "v": NO_VECTOR} for n, piece in enumerate(pieces)])
         vectors = np.asarray(vectors, dtype=np.float32)
         title = doc.title[:2_000]
         rows = [{"doc_id": doc.doc_id, "version": version, "ordinal": c.ordinal, "char_start": c.char_start,
                  "char_end": c.char_end, "n_tokens": c.n_tokens, "text": c.text[:TEXT_CHARS],
-                 "body": lexical_text(f"{title}\n{c.text}")[:TEXT_CHARS], "dense": v.tolist()} for c, v in zip(chunks, vectors, strict=True)]
-        ids = [int(i) for i in self._client.insert(name("chunks"), rows)["ids"]] if rows else []
+                 "body": lexical_text(f"{title}\n{c.text}")[:TEXT_CHARS], "dense": v.tolist(), **access}
+                for c, v in zip(chunks, vectors, strict=True)]
+        ids = [int(i) for i in self._insert("chunks", rows)]
         sentence_rows = []
         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
             packed = pack_sentences(spans, span_vectors, self._index.settings.dimension)
             sentence_rows += [{"key": f"{chunk_id}.{n}", "chunk_id": chunk_id, "doc_id": doc.doc_id, "version": version,
                                "pieces": len(packed), "data": data, "v": NO_VECTOR} for n, data in enumerate(packed)]
-        for i in range(0, len(sentence_rows), BATCH // 10):  # pieces of up to 64 kB
-            self._client.insert(name("sentences"), sentence_rows[i:i + BATCH // 10])
-        meta = json.dumps({"metadata": doc.metadata, "page_starts": list(doc.page_starts) if doc.page_starts else None,
-                           "excluded": [[e.start, e.end, e.reason] for e in doc.excluded]}, ensure_ascii=False)
-        if len(meta.encode()) > MAX_VARCHAR:
-            raise IndexStoreError(f"{doc.source}: its metadata and page list take more than 64 kB")
-        self._switch = [r for r in self._switch if r["doc_id"] != doc.doc_id]
-        self._drop = [d for d in self._drop if d != doc.doc_id]
-        self._switch.append({"doc_id": doc.doc_id, "version": version, "title": doc.title, "source": doc.source,
-                             "content_hash": content_hash, "meta": meta, "n_chars": len(doc.text),
-                             "n_chunks": len(ids), "added_at": time.time(), "v": NO_VECTOR})
+        self._insert("sentences", sentence_rows)
+        self._put_switch({"doc_id": doc.doc_id, "version": version, "title": doc.title, "source": doc.source,
+                          "content_hash": content_hash, "meta": meta, "n_chars": len(doc.text), "n_chunks": len(ids),
+                          "added_at": time.time(), **access, "v": NO_VECTOR})
         return removed
+
+    def relabel(self, doc: Document, content_hash: str) -> None:
+        """Give the stored document ``doc``'s groups and metadata: a new version whose rows are copies of
+        the one in force (dense vectors and all) with the new labels, switched on at commit like any
+        other. Nothing is embedded again; the chunks get new ids. A document not stored is left alone."""
+        current = self._in_force(doc.doc_id)
+        if current is None:
+            return
+        access = _access(doc.groups, current["source"], current["title"], doc.metadata)
+        meta = _meta(current["source"], {**json.loads(current["meta"]), "metadata": doc.metadata})
+        old = f"doc_id == {quote(doc.doc_id)} and version == {int(current['version'])}"
+        version = self._new_version(doc.doc_id)
+        same = {"doc_id": doc.doc_id, "version": version}
+        texts = self._index.scan("texts", _COPIED["texts"], old)
+        self._insert("texts", [{"piece_id": _piece_id(doc.doc_id, version, int(r["n"])), **same, "n": r["n"],
+                                "text": r["text"], "v": NO_VECTOR} for r in texts])
+        chunks = sorted(self._index.scan("chunks", _COPIED["chunks"], old), key=lambda r: r["ordinal"])
+        ids = self._insert("chunks", [{**{f: r[f] for f in _COPIED["chunks"][1:]}, **same,
+                                       "dense": [float(x) for x in r["dense"]], **access} for r in chunks])
+        renumbered = {int(r["chunk_id"]): int(i) for r, i in zip(chunks, ids, strict=True)}
+        sentence_rows = []
+        for r in self._index.scan("sentences", _COPIED["sentences"], old):
+            chunk_id = renumbered[int(r["chunk_id"])]
+            sentence_rows.append({"key": f"{chunk_id}.{r['key'].rsplit('.', 1)[1]}", "chunk_id": chunk_id, **same,
+                                  "pieces": r["pieces"], "data": r["data"], "v": NO_VECTOR})
+        self._insert("sentences", sentence_rows)
+        self._put_switch({**{f: current[f] for f in _DOCUMENT_FIELDS}, **same, "content_hash": content_hash,
+                          "meta": meta, **access, "v": NO_VECTOR})
 
     def delete(self, doc_id: str) -> list[int] | None:
         removed = self._current_chunk_ids(doc_id)

@@ -11,10 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DocumentError
+from domain.access import FilterError, parse_groups
+from domain.errors import DocumentError, PermissionDeniedError
 from domain.limits import MAX_ID_BYTES, id_problem, load_json
 from domain.types import IngestReport
-from api.deps import PipelineDep, ReadAccess, SettingsDep, WriteAccess, WritesDep
+from api.callers import Caller
+from api.deps import PipelineDep, ReadCaller, SettingsDep, WriteCaller, WritesDep
 from api.errors import ApiError, validation_message
 from api.middleware import BodyTooLargeError
 from api.routes import error_responses
@@ -37,6 +39,8 @@ _UPLOAD_SCHEMA = {
                  "description": ".txt, .md, .html, .pdf, .json or .jsonl; at most RAG_MAX_UPLOAD_MB."},
         "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_BYTES,
                "description": "The document id (default: a hash of the file name)."},
+        "groups": {"type": "string", "description": "Who may read it: group names separated by commas "
+                                                    "(default: public, or a write key's own groups)."},
     },
 }
 _CREATE_BODY = {
@@ -50,50 +54,55 @@ _CREATE_BODY = {
 }
 
 
-@router.get("", response_model=DocumentsPublic, dependencies=[ReadAccess], responses=error_responses(401, 422))
-def list_documents(pipeline: PipelineDep, offset: Annotated[int, Query(ge=0)] = 0,
+@router.get("", response_model=DocumentsPublic, responses=error_responses(401, 422))
+def list_documents(pipeline: PipelineDep, caller: ReadCaller, offset: Annotated[int, Query(ge=0)] = 0,
                    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> DocumentsPublic:
-    """The indexed documents in the order they were added, ``limit`` at a time from ``offset``."""
-    docs = pipeline.documents(offset=offset, k=limit)
-    total = int(pipeline.stats()["documents"])
+    """The documents the caller may read, in the order they were added, ``limit`` at a time from ``offset``."""
+    docs = pipeline.documents(offset=offset, k=limit, scope=caller.scope)
+    total = int(pipeline.stats(scope=caller.scope)["documents"])
     return DocumentsPublic(data=[DocumentSummary(**d.to_dict()) for d in docs], count=total, offset=offset,
                            limit=limit)
 
 
-@router.get("/{doc_id:path}", response_model=DocumentPublic, dependencies=[ReadAccess],
-            responses=error_responses(401, 404))
-def get_document(doc_id: str, pipeline: PipelineDep) -> DocumentPublic:
-    """One document with its metadata and full ``text``, which citations' offsets index into."""
-    doc = pipeline.document(doc_id)
+@router.get("/{doc_id:path}", response_model=DocumentPublic, responses=error_responses(401, 404))
+def get_document(doc_id: str, pipeline: PipelineDep, caller: ReadCaller) -> DocumentPublic:
+    """One document with its metadata and full ``text``, which citations' offsets index into (404 for one
+    the caller may not read, as for an unknown id)."""
+    doc = pipeline.document(doc_id, scope=caller.scope)
     return DocumentPublic(**doc.to_dict())
 
 
-@router.delete("/{doc_id:path}", status_code=204, response_class=Response, dependencies=[WriteAccess],
-               responses=error_responses(401, 404))
-async def delete_document(doc_id: str, pipeline: PipelineDep, writes: WritesDep) -> Response:
-    """Remove a document from every store; questions asked meanwhile see it until the delete commits."""
-    await writes.run(pipeline.delete, doc_id)
+@router.delete("/{doc_id:path}", status_code=204, response_class=Response,
+               responses=error_responses(401, 403, 404))
+async def delete_document(doc_id: str, pipeline: PipelineDep, writes: WritesDep, caller: WriteCaller) -> Response:
+    """Remove a document from every store; questions asked meanwhile see it until the delete commits.
+    A write key deletes only documents within its groups (403 for one it may read but not write)."""
+    await writes.run(pipeline.delete, doc_id, scope=caller.scope, within=caller.within)
     logger.info("deleted document %s", doc_id)
     return Response(status_code=204)
 
 
-@router.post("", status_code=201, response_model=DocumentCreated, dependencies=[WriteAccess],
-             openapi_extra=_CREATE_BODY, responses=error_responses(400, 401, 413, 415, 422))
+@router.post("", status_code=201, response_model=DocumentCreated, openapi_extra=_CREATE_BODY,
+             responses=error_responses(400, 401, 403, 413, 415, 422))
 async def create_document(request: Request, pipeline: PipelineDep, settings: SettingsDep, writes: WritesDep,
-                          response: Response) -> DocumentCreated:
+                          response: Response, caller: WriteCaller) -> DocumentCreated:
     """Add a document: a JSON record, or a multipart upload of a file (field ``file``, optional ``id``).
 
-    Idempotent: posting unchanged content again embeds nothing and answers ``"status": "unchanged"``.
+    Idempotent: posting unchanged content again embeds nothing and answers ``"status": "unchanged"``;
+    posting it with other ``groups`` or ``metadata`` changes those without embedding it again. A write key
+    writes only within its groups (403 otherwise).
     Ingestion runs in a worker thread, one write at a time; questions keep being answered from the
     previous state until the new one is committed.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         record = await _json_record(request, settings.max_upload_bytes)
-        report = await writes.run(pipeline.ingest_record, record)
+        report = await writes.run(pipeline.ingest_record, record, within=caller.within,
+                                  default_groups=caller.default_groups)
     elif content_type == "multipart/form-data":
-        data, filename, doc_id = await _upload(request, settings.max_upload_bytes)
-        report = await writes.run(pipeline.ingest_bytes, data, filename=filename, doc_id=doc_id)
+        data, filename, doc_id, groups = await _upload(request, settings.max_upload_bytes)
+        report = await writes.run(pipeline.ingest_bytes, data, filename=filename, doc_id=doc_id,
+                                  groups=groups or caller.default_groups, within=caller.within)
     else:
         raise ApiError(415, "unsupported_media_type",
                        "send a JSON record (application/json) or a file upload (multipart/form-data)")
@@ -119,8 +128,8 @@ async def _json_record(request: Request, limit: int) -> dict[str, Any]:
     return record.model_dump(exclude_none=True)
 
 
-async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]:
-    """The uploaded file's bytes, its name and the optional ``id`` field."""
+async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None, tuple[str, ...] | None]:
+    """The uploaded file's bytes, its name and the optional ``id`` and ``groups`` fields."""
     try:
         # Starlette spools file parts to disk past 1 MB; the body limit caps the whole request.
         form = await request.form(max_files=1, max_fields=8)
@@ -138,8 +147,13 @@ async def _upload(request: Request, limit: int) -> tuple[bytes, str, str | None]
         problem = None if doc_id is None else id_problem(doc_id)
         if problem:
             raise ApiError(422, "invalid_request", f"\"id\": {problem}")
+        groups = form.get("groups")
+        try:
+            groups = None if groups is None else parse_groups(groups if isinstance(groups, str) else "")
+        except FilterError as exc:
+            raise ApiError(422, "invalid_request", f"\"groups\": {exc}") from exc
         data = await upload.read()
-        return data, upload.filename or "upload", doc_id or None
+        return data, upload.filename or "upload", doc_id or None, groups
     finally:
         await form.close()
 
@@ -150,6 +164,8 @@ def _too_large(limit: int) -> str:
 
 def _created(pipeline: Pipeline, report: IngestReport) -> DocumentCreated:
     ids = [*report.added, *report.updated, *report.unchanged]
+    if not ids and report.denied:
+        raise PermissionDeniedError("; ".join(s.reason for s in report.skipped if s.reason))
     if not ids:
         reasons = "; ".join(s.reason for s in report.skipped) or "nothing to index"
         raise DocumentError(f"nothing was ingested: {reasons}")

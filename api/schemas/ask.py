@@ -1,6 +1,8 @@
 """``POST /ask``: the question in, exactly the ``rag ask --json`` object out."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from rag import MAX_K, MAX_QUESTION_CHARS
@@ -18,6 +20,11 @@ class AskRequest(BaseModel):
                                 json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS})
     k: StrictInt = Field(default=5, description=f"How many passages to retrieve, 1 to {MAX_K}.",
                          json_schema_extra={"minimum": 1, "maximum": MAX_K})
+    where: dict[str, Any] | None = Field(
+        default=None, description="Only documents meeting every condition: `{\"key\": value | [values] | "
+        "{\"prefix\": str} | {\"gte\"/\"lte\": number or ISO date}}`, on `source`, `title` or a metadata key "
+        "(docs/asking.md). An unknown operator or a type mismatch is a 422.",
+        json_schema_extra={"examples": [{"lang": "en", "year": {"gte": 2020}}]})
 
 
 class CitationPublic(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from domain.access import MAX_GROUPS
 from domain.limits import MAX_ID_BYTES, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS, MAX_TITLE_CHARS
 
 __all__ = ["DocumentCreate", "DocumentCreated", "DocumentSummary", "DocumentsPublic", "ExclusionPublic",
@@ -25,6 +26,9 @@ class DocumentCreate(BaseModel):
     metadata: dict[str, Any] | None = Field(
         default=None, description=f"JSON values, at most {MAX_METADATA_DEPTH} levels deep, {MAX_METADATA_KEYS:,} keys "
                                   f"and {MAX_METADATA_BYTES // 1024} KiB as JSON.")
+    groups: list[StrictStr] | None = Field(
+        default=None, description=f"Who may read it: 1 to {MAX_GROUPS} group names (letters, digits, '_', '.', '-'). "
+                                  "Default: [\"public\"], or a write key's own groups.")
 
 
 class DocumentCreated(BaseModel):
@@ -50,6 +54,7 @@ class DocumentSummary(BaseModel):
     n_chars: int
     n_chunks: int
     content_hash: str
+    groups: list[str] = Field(description="Who may read it.")
     metadata: dict[str, Any]
     pages: int | None = None
 
@@ -75,6 +80,7 @@ class DocumentPublic(BaseModel):
     doc_id: str
     title: str
     source: str
+    groups: list[str] = Field(description="Who may read it.")
     metadata: dict[str, Any]
     pages: int | None
     excluded: list[ExclusionPublic] = Field(description="What of ``text`` is not indexed, and why.")

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-import api.deps
+import api.callers
 from tests.api.checks import assert_error
 
 KEY = "s3cret-key-that-must-not-leak"
@@ -37,7 +37,9 @@ def test_the_right_key_writes_and_reads_stay_open(make_client):
     assert created.status_code == 201
     assert client.get("/documents/n").status_code == 200
     assert client.post("/ask", json={"question": "pike?"}).status_code == 200
-    assert client.get("/metrics").status_code == 200
+    # /metrics counts the documents of every group: with a service key set, only that key reads it.
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=_bearer(KEY)).status_code == 200
     assert client.delete("/documents/n", headers=_bearer(KEY)).status_code == 204
 
 
@@ -59,13 +61,13 @@ def test_without_a_key_writes_are_open(client):
 
 def test_keys_are_compared_in_constant_time(make_client, monkeypatch):
     compared = []
-    real = api.deps.hmac.compare_digest
+    real = api.callers.hmac.compare_digest
 
     def spy(a, b):
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(api.deps.hmac, "compare_digest", spy)
+    monkeypatch.setattr(api.callers.hmac, "compare_digest", spy)
     client = make_client(api_key=KEY)
     client.post("/documents", json={"text": "x"}, headers=_bearer("guess"))
     assert compared == [(b"guess", KEY.encode())]

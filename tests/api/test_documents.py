@@ -49,7 +49,7 @@ def test_a_record_without_an_id_gets_a_stable_one(client):
 
 def test_show_returns_metadata_and_the_full_text(client, news_doc):
     body = client.get("/documents/news-1").json()
-    assert body == {"doc_id": "news-1", "title": "Expo news", "source": "api", "metadata": {"lang": "en"},
+    assert body == {"doc_id": "news-1", "title": "Expo news", "source": "api", "groups": ["public"], "metadata": {"lang": "en"},
                     "pages": None, "excluded": [], "text": NEWS_TEXT}
 
 

@@ -10,9 +10,9 @@ PUBLIC = {
     "api.schemas": {"AskRequest", "AskPublic", "AnswerPublic", "CitationPublic", "PassagePublic", "DocumentCreate",
                     "DocumentCreated", "DocumentPublic", "DocumentSummary", "DocumentsPublic", "ErrorDetail",
                     "ErrorPublic", "HealthPublic", "ReadyPublic"},
-    "api.deps": {"WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "require_read_key",
-                 "require_write_key", "PipelineDep", "SettingsDep", "MetricsDep", "WritesDep", "ReadAccess",
-                 "WriteAccess"},
+    "api.deps": {"WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "get_caller",
+                 "read_caller", "write_caller", "require_service_key", "PipelineDep", "SettingsDep", "MetricsDep",
+                 "WritesDep", "CallerDep", "ReadCaller", "WriteCaller", "ServiceAccess", "OPEN_WRITER"},
     "api.errors": {"ApiError", "error_body", "error_response", "install_error_handlers", "validation_message"},
 }
 
