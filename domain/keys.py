@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from domain.access import PUBLIC, Scope
+from domain.access import PUBLIC, FilterError, Scope, parse_groups
 
-__all__ = ["ApiKey", "new_token", "token_digest", "key_name_problem", "TOKEN_PREFIX"]
+__all__ = ["ApiKey", "new_token", "token_digest", "key_name_problem", "issue_key", "TOKEN_PREFIX"]
 
 TOKEN_PREFIX = "rag_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -43,6 +45,22 @@ def token_digest(token: str) -> str:
     """What is stored and looked up instead of the token. A token is 256 random bits, so one fast hash
     is enough: nothing about it can be guessed from the digest."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_key(keys: Any, name: str, groups: str | tuple[str, ...], *, write: bool = False) -> tuple[ApiKey, str]:
+    """Make a key in ``keys`` (an index's key store, :class:`index.backend.KeyStore`); returns it with its
+    token, which exists nowhere else: show it once. Raises ``ValueError`` for a bad name or groups, or a
+    name in use."""
+    problem = key_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    try:
+        groups = parse_groups(groups)
+    except FilterError as exc:
+        raise ValueError(f"--groups: {exc}") from exc
+    key, token = ApiKey(name, groups, write, time.time()), new_token()
+    keys.add(key, token_digest(token))
+    return key, token
 
 
 def key_name_problem(name: object) -> str | None:

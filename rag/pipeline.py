@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from domain.access import FilterError, Scope, parse_where
 from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError, PermissionDeniedError
-from domain.keys import ApiKey, new_token, token_digest
+from domain.keys import ApiKey, issue_key, token_digest
 from domain.limits import check_doc_id, document_problem, metadata_problem, text_problem
 from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
 from domain.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
@@ -362,10 +362,9 @@ class Pipeline:
     # ---- keys ----
 
     def add_key(self, name: str, groups: tuple[str, ...], *, write: bool = False) -> tuple[ApiKey, str]:
-        """Make a key (stored with the index, as a digest); returns it with its token, shown this once."""
-        key, token = ApiKey(name, tuple(sorted(set(groups))), write, time.time()), new_token()
-        self.directory.keys().add(key, token_digest(token))
-        return key, token
+        """Make a key (stored with the index, as a digest); returns it with its token, shown this once.
+        Raises ``ValueError`` for a bad name or groups, or a name in use."""
+        return issue_key(self.directory.keys(), name, groups, write=write)
 
     def keys(self) -> list[ApiKey]:
         return self.directory.keys().list()

@@ -20,14 +20,39 @@ def _pipeline(args: argparse.Namespace, *, create: bool = False):
     return open_pipeline(args, create=create)
 
 
+def _labels(args: argparse.Namespace) -> tuple[tuple[str, ...] | None, dict[str, Any] | None]:
+    """``--groups`` and ``--meta key=value`` (values read as JSON when they parse: 2024, true, "x")."""
+    from domain.access import parse_groups
+    from domain.errors import DocumentError
+
+    groups = parse_groups(args.groups) if args.groups else None
+    metadata: dict[str, Any] = {}
+    for item in args.meta or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise DocumentError(f"--meta {item!r}: expected key=value")
+        try:
+            metadata[key.strip()] = json.loads(raw)
+        except ValueError:
+            metadata[key.strip()] = raw
+    return groups, metadata or None
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from domain.access import FilterError
+
+    try:
+        groups, metadata = _labels(args)
+    except FilterError as exc:
+        print(f"error: --groups: {exc}", file=sys.stderr)
+        return 2
     pipeline = _pipeline(args, create=True)
     kept = pipeline.directory.settings.sentence_vectors
     if args.sentence_vectors not in (None, kept):
         print(f"note: the index at {args.index} keeps its sentence vectors {kept!r}; "
               f"rebuild it to change them", file=sys.stderr)
     report = pipeline.ingest(args.paths, include=args.include, exclude=args.exclude, progress=not args.json,
-                             keep_boilerplate=args.keep_boilerplate)
+                             keep_boilerplate=args.keep_boilerplate, groups=groups, metadata=metadata)
     if args.json:
         _print_json(report.to_dict())
         return 0
@@ -52,7 +77,14 @@ def _highlight(sentence: str, text: str) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    result = _pipeline(args).ask(args.question, k=args.k)
+    from domain.access import FilterError, Scope, parse_where_args
+
+    try:
+        scope = Scope(where=parse_where_args(args.where or []))
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = _pipeline(args).ask(args.question, k=args.k, scope=scope)
     if args.json:
         _print_json(result.to_dict())
         return 0
@@ -76,7 +108,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     for d in docs:
         pages = f", {d.pages} pages" if d.pages else ""
-        print(f"{d.doc_id}  {d.title}  ({d.source}; {d.n_chars} chars, {d.n_chunks} chunks{pages})")
+        groups = "" if d.groups == ("public",) else f"; groups {','.join(d.groups)}"
+        print(f"{d.doc_id}  {d.title}  ({d.source}; {d.n_chars} chars, {d.n_chunks} chunks{pages}{groups})")
     print(f"{len(docs)} documents")
     return 0
 
@@ -142,6 +175,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     p.add_argument("--keep-boilerplate", action="store_true",
                    help="index every line: nothing is excluded as a footer, menu or repeated line")
+    p.add_argument("--groups", metavar="A,B",
+                   help="who may read these documents over HTTP: group names (default: public; see `rag keys`)")
+    p.add_argument("--meta", action="append", metavar="KEY=VALUE",
+                   help="metadata for every document ingested, beside a record's own (repeatable; the value is "
+                        "read as JSON when it parses, e.g. year=2024)")
     p.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                    help="for a new index: pool each sentence's vector from its chunk's pass (late, the default: "
                         "one model pass per chunk) or embed each sentence on its own (separate: a little more "
@@ -153,6 +191,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="passages to retrieve (1-50, default 5)")
     p.add_argument("--json", action="store_true",
                    help="print the answers, passages and timings as JSON (the HTTP /ask object)")
+    p.add_argument("--where", action="append", metavar="KEY=VALUE",
+                   help="only documents whose source, title or metadata KEY equals VALUE (repeatable: all must "
+                        "hold; a KEY repeated with = matches any of its values); also KEY>=V, KEY<=V (numbers or "
+                        "ISO dates) and KEY^=PREFIX")
     p.set_defaults(handler=cmd_ask)
 
     p = commands.add_parser("list", help="list the indexed documents")
