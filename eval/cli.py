@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from domain.access import FilterError, Scope, parse_where_args
 from domain.modes import BUILDABLE_ENGINES, RETRIEVAL_MODES
 
 if TYPE_CHECKING:
@@ -40,6 +41,14 @@ def _engine(value: str) -> str:
         return value
     raise argparse.ArgumentTypeError(f"expected one of {', '.join(BUILDABLE_ENGINES)} or milvus://HOST:PORT, "
                                      f"got {value!r}")
+
+
+def _where(text: str) -> str:
+    try:
+        parse_where_args([text])
+    except FilterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
 
 
 def parse_k(text: str) -> tuple[int, ...]:
@@ -100,6 +109,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sentence-vectors", choices=["separate", "late"], default=None,
                         help="how the evaluated index embeds sentences (see `rag ingest --sentence-vectors`); "
                              "default: what a new index gets")
+    parser.add_argument("--where", action="append", type=_where, metavar="KEY=VALUE",
+                        help="ask within the documents meeting a filter, as `rag ask --where` (repeatable); questions "
+                             "whose gold documents it leaves out are not asked")
     parser.add_argument("--gold-passage", action="store_true",
                         help="ask each question of its own document only (SQuAD: its paragraph), no retrieval: the "
                              "reading-comprehension setting that SQuAD 2.0 readers are compared in")
@@ -167,11 +179,14 @@ def run(args: argparse.Namespace, *, embedder: Embedder | None = None, stdout: T
                  "documents": stats["documents"], "chunks": stats["chunks"]}
         index_s = time.perf_counter() - t0
 
+    where = getattr(args, "where", None) or []
+    scope = Scope(where=parse_where_args(where)) if where else None
     evaluation = Evaluator(dataset, k=args.k, mode=args.retrieval, progress=progress,
-                           gold_passage=args.gold_passage).run(pipeline)
+                           gold_passage=args.gold_passage, scope=scope).run(pipeline)
     config = {
         "qa": str(args.qa), "dataset_format": dataset.format, "dataset_sha256": dataset.sha256,
-        "limit": args.limit, "corpus": args.corpus, "retrieval": args.retrieval, "gold_passage": args.gold_passage, "k": list(evaluation.k),
+        "limit": args.limit, "corpus": args.corpus, "retrieval": args.retrieval, "gold_passage": args.gold_passage,
+        "where": where, "k": list(evaluation.k),
         "retrieve_k": RETRIEVE_K, "rank_cutoff": RANK_CUTOFF, "model": embedder.name,
         "model_sha256": embedder.sha256, "chunking": pipeline.chunking.to_dict(),
         "sentence_vectors": pipeline.directory.settings.sentence_vectors,

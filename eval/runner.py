@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
+from domain.access import Scope
 from eval.datasets import QADataset, QAExample, with_gold_documents
 from eval.metrics import (
     contains_answer,
@@ -267,12 +268,14 @@ class Evaluator:
         gold_passage: ask each question of its first gold document only (``Pipeline.read``): reading
             comprehension, as SQuAD 2.0 readers are scored. Questions without a known gold document
             are left out.
+        scope: ask within it (a ``where`` filter, ``rag eval --where``); questions whose gold documents
+            it does not admit are left out, so the run scores what an index of only those documents would.
     """
 
     primary_metric = "retrieval.recall@5"
 
     def __init__(self, dataset: QADataset, *, k: Sequence[int] = DEFAULT_K, mode: RetrievalMode = "hybrid",
-                 progress: bool = False, gold_passage: bool = False) -> None:
+                 progress: bool = False, gold_passage: bool = False, scope: Scope | None = None) -> None:
         if not k or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_K for n in k):
             raise ValueError(f"every k must be an integer from 1 to {MAX_K}")
         if mode not in RETRIEVAL_MODES:
@@ -282,6 +285,7 @@ class Evaluator:
         self.mode = mode
         self.progress = progress
         self.gold_passage = gold_passage
+        self.scope = scope
 
     def __call__(self, pipeline: Pipeline) -> dict[str, float]:
         return self.run(pipeline).flat()
@@ -289,6 +293,9 @@ class Evaluator:
     def run(self, pipeline: Pipeline) -> EvalRun:
         started = time.perf_counter()
         dataset = with_gold_documents(self.dataset, ((d.doc_id, d.source) for d in pipeline.documents()))
+        if self.scope is not None:
+            admitted = {d.doc_id for d in pipeline.documents(scope=self.scope)}
+            dataset = replace(dataset, examples=tuple(e for e in dataset.examples if set(e.gold_doc_ids) <= admitted))
         documents: dict[str, Document] = {}
 
         def document(doc_id: str) -> Document:
@@ -303,9 +310,9 @@ class Evaluator:
         for n, example in enumerate(bar, start=1):
             t0 = time.perf_counter()
             if self.gold_passage:
-                answer = pipeline.read(example.question, example.gold_doc_ids[0])
+                answer = pipeline.read(example.question, example.gold_doc_ids[0], scope=self.scope)
             else:
-                answer = pipeline.ask(example.question, k=RETRIEVE_K, mode=self.mode)
+                answer = pipeline.ask(example.question, k=RETRIEVE_K, mode=self.mode, scope=self.scope)
             latency_ms = (time.perf_counter() - t0) * 1000
             results.append(score_question(example, answer, latency_ms=latency_ms, document=document))
             if n % _LOG_EVERY == 0:
