@@ -9,6 +9,10 @@
  *   data-target    CSS selector of the element to mount into (default: the end of <body>)
  *   data-title     the heading (default: "Ask the documents")
  *   data-k         passages to retrieve per question, 1-50 (default: 5)
+ *   data-key       a read key (`rag keys add NAME --groups A,B`): the widget then also answers from
+ *                  those groups' documents. Safe to publish: it reads only its groups and public,
+ *                  and writes nothing. Without it, only public documents are searched.
+ *   data-where     a JSON filter, as /ask's "where": e.g. '{"lang": "en"}' (ignored if not JSON)
  *
  * Everything from the server is put on the page with textContent / text nodes, never parsed as
  * HTML: documents are untrusted input.
@@ -23,9 +27,22 @@
   var mode = data.mode === "page" ? "page" : "floating";
   var title = data.title || "Ask the documents";
   var k = Math.min(50, Math.max(1, parseInt(data.k || "5", 10) || 5));
+  var key = (data.key || "").trim();
+  var where = parseWhere(data.where);
   var REQUEST_TIMEOUT_MS = 30000;
   var MAX_QUESTION = 2000;
   var EXTRA_ANSWERS_SHOWN = 2;
+
+  function parseWhere(text) {
+    if (!text) return null;
+    try {
+      var value = JSON.parse(text);
+      return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+    } catch (error) {
+      if (window.console) console.warn("rag widget: data-where is not a JSON object; ignored");
+      return null;
+    }
+  }
 
   // ---- tiny DOM helpers (no innerHTML anywhere) ----
 
@@ -109,7 +126,9 @@
   function request(path, options) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    var init = Object.assign({ headers: { Accept: "application/json" } }, options || {});
+    var init = Object.assign({}, options || {});
+    init.headers = Object.assign({ Accept: "application/json" }, init.headers || {});
+    if (key) init.headers.Authorization = "Bearer " + key;
     if (controller) init.signal = controller.signal;
     return fetch(endpoint + path, init).then(
       function (response) {
@@ -284,7 +303,7 @@
       request("/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ question: question, k: k }),
+        body: JSON.stringify(where ? { question: question, k: k, where: where } : { question: question, k: k }),
       }).then(function (result) {
         pending.replaceWith(renderResult(result));
       }, function (error) {

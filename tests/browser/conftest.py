@@ -28,8 +28,8 @@ HOSTILE_TEXT = ('The ferry timetable changed in spring. Tickets cost <img src=x 
                 'nine crowns <script>window.__pwned=2</script> at the harbour kiosk.')
 
 
-def embed_page(api_url: str, *, heading: str = "Harbour News") -> str:
-    """A host page with the embed snippet, as a site owner would write it."""
+def embed_page(api_url: str, *, heading: str = "Harbour News", attributes: str = "") -> str:
+    """A host page with the embed snippet, as a site owner would write it (``attributes``: more ``data-*``)."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{heading}</title>
@@ -38,7 +38,7 @@ button {{ background: hotpink; }}</style></head>
 <body><h1>{heading}</h1>
 <p>Ferries, fish prices and the new import expo: the week on the waterfront.</p>
 <p>Questions? Use the chat button in the corner.</p>
-<script src="{api_url}/widget.js" data-endpoint="{api_url}"></script>
+<script src="{api_url}/widget.js" data-endpoint="{api_url}"{attributes}></script>
 </body></html>"""
 
 
