@@ -102,6 +102,8 @@ def groups_problem(groups: Any) -> str | None:
 
 def parse_groups(value: str | Iterable[str]) -> tuple[str, ...]:
     """Group names from ``"a,b"`` or a list, sorted and without repeats. Raises :class:`FilterError`."""
+    if not isinstance(value, (str, list, tuple)):
+        raise FilterError("groups must be a list of names, or names separated by commas")
     names = [part.strip() for part in value.split(",")] if isinstance(value, str) else list(value)
     names = [name for name in names if not isinstance(name, str) or name]
     problem = groups_problem(names)
@@ -117,9 +119,23 @@ def is_filterable_key(key: str) -> bool:
 
 
 def _is_scalar(value: Any) -> bool:
+    """A value a filter can compare: a string, boolean, finite number, integers within 64 bits (as stored)."""
     if isinstance(value, float):
         return math.isfinite(value)
-    return isinstance(value, (str, int, bool))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2 ** 63) <= value < 2 ** 63
+    return _is_text(value)
+
+
+def _is_text(value: Any) -> bool:
+    """A string of valid Unicode (a lone surrogate, which JSON can carry as an escape, is not)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_number(value: Any) -> bool:
@@ -157,8 +173,8 @@ def _condition(field: str, spec: Any) -> Condition:
             if len(spec) > 1:
                 raise FilterError(f"{where}: prefix cannot be combined with gte or lte")
             prefix = spec["prefix"]
-            if not isinstance(prefix, str) or not prefix:
-                raise FilterError(f"{where}: prefix must be a non-empty string")
+            if not _is_text(prefix) or not prefix:
+                raise FilterError(f"{where}: prefix must be a non-empty string of valid Unicode")
             return Condition(field, "prefix", prefix=prefix)
         if document_field:
             raise FilterError(f"{where}: {field} is text: match it exactly or by prefix")
@@ -176,7 +192,8 @@ def _condition(field: str, spec: Any) -> Condition:
         values = [spec]
     for value in values:
         if not _is_scalar(value):
-            raise FilterError(f"{where}: {str(value)[:40]!r} is not a string, number or boolean")
+            raise FilterError(f"{where}: {str(value)[:40]!r} is not a string, number (integers within 64 bits) or "
+                              "boolean")
         if document_field and not isinstance(value, str):
             raise FilterError(f"{where}: {field} is text: compare it with a string")
     return Condition(field, "eq", values=tuple(values))

@@ -68,8 +68,22 @@ metadatas = st.one_of(st.none(), st.dictionaries(strings(8), json_values, max_si
                       st.builds(_deep, scalars, st.sampled_from([1, 15, 16, 17, 40, 300, 600])),
                       st.builds(lambda n: {f"k{i}": i for i in range(n)}, st.sampled_from([10, 1000, 1001])),
                       st.builds(lambda n: {"blob": "x" * n}, st.sampled_from([100, 16_000, 20_000])))
-records = st.fixed_dictionaries({"text": texts}, optional={"id": ids, "title": titles, "metadata": metadatas})
+group_names = st.one_of(st.sampled_from(["public", "hr", "legal.2024", "a-b_c", "x" * 64, "x" * 65, "", "-no",
+                                         "with space", "Ünïcode"]), strings(12))
+groups = st.one_of(st.lists(group_names, max_size=4), st.lists(st.just("g"), min_size=33, max_size=33),
+                   st.sampled_from(["public", None, 7, {"a": 1}]))
+records = st.fixed_dictionaries({"text": texts}, optional={"id": ids, "title": titles, "metadata": metadatas,
+                                                           "groups": groups})
 questions = st.one_of(sentences, strings(60))
+# Filters: well-formed ones, hostile operators and values, and anything JSON.
+conditions = st.one_of(scalars, st.lists(scalars, max_size=3), st.just([]),
+                       st.dictionaries(st.sampled_from(["prefix", "gte", "lte", "between", "$ne", ""]), scalars,
+                                       max_size=3),
+                       st.sampled_from([{"gte": "2024-01-01"}, {"lte": "2024-13-45"}, {"gte": 1, "lte": "2024-01-01"},
+                                        {"prefix": ""}, [1] * 101]))
+wheres = st.one_of(st.dictionaries(st.one_of(st.sampled_from(["lang", "source", "title", "a.b", "x" * 65]), strings(8)),
+                                   conditions, max_size=4),
+                   st.builds(lambda n: {f"k{i}": 1 for i in range(n)}, st.sampled_from([16, 17])), json_values)
 
 
 def _body(value: object) -> bytes:
@@ -120,11 +134,13 @@ class DocumentsMachine(RuleBasedStateMachine):
         return doc_id
 
     @rule(target=docs, lines=st.lists(records, min_size=1, max_size=4), name=st.sampled_from(["r.jsonl", "r.json"]),
-          doc_id=st.one_of(st.none(), ids))
-    def upload_records(self, lines: list[dict], name: str, doc_id: str | None):
+          doc_id=st.one_of(st.none(), ids), form_groups=st.one_of(st.none(), strings(20), st.just("hr,legal")))
+    def upload_records(self, lines: list[dict], name: str, doc_id: str | None, form_groups: str | None):
         data = b"\n".join(_body(line) for line in lines) if name.endswith("l") else _body(lines)
         before = self._ids()
         form = {} if doc_id is None else {"id": doc_id.encode("utf-8", "surrogatepass").decode("utf-8", "replace")}
+        if form_groups is not None:
+            form["groups"] = form_groups.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         response = self._call("upload", "POST", "/documents", files={"file": (name, data, "application/json")},
                               data=form)
         if response.status_code != 201:
@@ -154,10 +170,13 @@ class DocumentsMachine(RuleBasedStateMachine):
         if sent is not None:
             assert body["text"] == sent["text"]
             assert body["metadata"] == (sent.get("metadata") or {})
+            sent_groups = sent.get("groups") or ["public"]
+            assert body["groups"] == sorted(set([sent_groups] if isinstance(sent_groups, str) else sent_groups))
 
-    @rule(question=questions, k=st.integers(1, 8))
-    def ask(self, question: str, k: int) -> None:
-        response = self._call("ask", "POST", "/ask", json_body={"question": question, "k": k})
+    @rule(question=questions, k=st.integers(1, 8), where=st.one_of(st.none(), wheres))
+    def ask(self, question: str, k: int, where: object) -> None:
+        body = {"question": question, "k": k, **({} if where is None else {"where": where})}
+        response = self._call("ask", "POST", "/ask", json_body=body)
         if response.status_code != 200:
             assert response.status_code == 422, response.text[:300]
             return
