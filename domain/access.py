@@ -120,9 +120,11 @@ def is_filterable_key(key: str) -> bool:
 
 def _is_scalar(value: Any) -> bool:
     """A value a filter can compare: a string, boolean, finite number, integers within 64 bits (as stored)."""
+    if isinstance(value, bool):
+        return True
     if isinstance(value, float):
         return math.isfinite(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return -(2 ** 63) <= value < 2 ** 63
     return _is_text(value)
 
