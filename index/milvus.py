@@ -23,8 +23,8 @@ half-written document is never seen (a search can spend one of its ``k`` places 
 crash leaves at most rows of versions no document points to, which ``check`` reports and ``repair``
 deletes. New groups or metadata take the same way: a new version of copied rows with the new labels
 (:meth:`MilvusWriter.relabel <index.milvus_writer.MilvusWriter.relabel>`), so no reader ever sees a
-document's chunks labelled one way and its row the other. Every collection reads with Strong consistency: a write through one process is
-seen by the next read of any other.
+document's chunks labelled one way and its row the other. Every collection reads with Strong
+consistency: a write through one process is seen by the next read of any other.
 """
 from __future__ import annotations
 

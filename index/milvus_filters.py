@@ -16,9 +16,9 @@ Strings are stored and compared :func:`encoded`: the two engines read escapes in
 differently (milvus-lite knows no ``\\u``; a server takes ``\\n`` for something else), so no literal
 holds a character that would need one.
 
-Both engines refuse an expression nested deeper than a few dozen operators (a server answers
-"unsupported expr proto node" past ~50 ``or``), so long lists of alternatives are combined as
-balanced trees.
+A server refuses an expression nested deeper than a few dozen operators ("unsupported expr proto
+node" for 60 ``or`` in a row, not for 30), so alternatives and conditions are combined as balanced
+trees: 16 conditions of 100 values each nest about a dozen deep.
 """
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from domain.access import DOCUMENT_FIELDS, Condition, Scope, field_values, prefi
 __all__ = ["labels", "scope_filter", "encoded", "literal"]
 
 _ESCAPE = "\x01"
-_INT64 = 2 ** 63
 # No row matches: every document belongs to one group at least.
 _NOTHING = "array_length(groups) == 0"
 
@@ -51,9 +50,8 @@ def literal(text: str) -> str:
 
 
 def _number(value: int | float) -> str:
-    if isinstance(value, int) and -_INT64 <= value < _INT64:
-        return str(value)
-    return repr(float(value))
+    """A number literal (integers are within 64 bits: domain.access and domain.limits see to it)."""
+    return str(value) if isinstance(value, int) else repr(float(value))
 
 
 def labels(source: str, title: str, metadata: Mapping[str, Any]) -> dict[str, dict]:
@@ -91,11 +89,10 @@ def _equals(condition: Condition) -> list[str]:
     """The field equals one of the values (a list element counts)."""
     by_kind: dict[str, list] = {}
     for value in condition.values:
-        same = by_kind.setdefault(_kind(value), [])
-        if not any(type(value) is type(seen) and value == seen for seen in same):
-            same.append(value)
+        by_kind.setdefault(_kind(value), []).append(value)
     parts = []
-    for kind, values in by_kind.items():
+    for kind, given in by_kind.items():
+        values = list(dict.fromkeys(given))  # within a kind: True and 1 never meet
         if kind == "s":
             scalars = [literal(v) for v in values]
             elements = scalars

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,6 +46,14 @@ def _meta(source: str, meta: dict) -> str:
     if len(text.encode()) > MAX_VARCHAR:
         raise IndexStoreError(f"{source}: its metadata and page list take more than 64 kB")
     return text
+
+
+def _whole(n_chunks: int, chunks: list[dict], sentences: list[dict]) -> bool:
+    """Whether the rows read of a version are all of it. Another write replacing the document deletes them,
+    chunks first, then sentences, then texts: read in the other order, whole chunks mean whole texts."""
+    pieces = Counter(int(r["chunk_id"]) for r in sentences)
+    return (len(chunks) == n_chunks and set(pieces) == {int(r["chunk_id"]) for r in chunks}
+            and all(pieces[int(r["chunk_id"])] == int(r["pieces"]) for r in sentences))
 
 
 def _piece_id(doc_id: str, version: int, n: int) -> str:
@@ -153,17 +162,20 @@ class MilvusWriter:
         access = _access(doc.groups, current["source"], current["title"], doc.metadata)
         meta = _meta(current["source"], {**json.loads(current["meta"]), "metadata": doc.metadata})
         old = f"doc_id == {quote(doc.doc_id)} and version == {int(current['version'])}"
+        texts, chunks, sentences = (self._index.scan(c, _COPIED[c], old) for c in ("texts", "chunks", "sentences"))
+        if not _whole(int(current["n_chunks"]), chunks, sentences):
+            raise IndexStoreError(f"document {doc.doc_id!r} was replaced by another write while its groups or "
+                                  "metadata were being changed: try again")
         version = self._new_version(doc.doc_id)
         same = {"doc_id": doc.doc_id, "version": version}
-        texts = self._index.scan("texts", _COPIED["texts"], old)
         self._insert("texts", [{"piece_id": _piece_id(doc.doc_id, version, int(r["n"])), **same, "n": r["n"],
                                 "text": r["text"], "v": NO_VECTOR} for r in texts])
-        chunks = sorted(self._index.scan("chunks", _COPIED["chunks"], old), key=lambda r: r["ordinal"])
+        chunks.sort(key=lambda r: r["ordinal"])
         ids = self._insert("chunks", [{**{f: r[f] for f in _COPIED["chunks"][1:]}, **same,
                                        "dense": [float(x) for x in r["dense"]], **access} for r in chunks])
         renumbered = {int(r["chunk_id"]): int(i) for r, i in zip(chunks, ids, strict=True)}
         sentence_rows = []
-        for r in self._index.scan("sentences", _COPIED["sentences"], old):
+        for r in sentences:
             chunk_id = renumbered[int(r["chunk_id"])]
             sentence_rows.append({"key": f"{chunk_id}.{r['key'].rsplit('.', 1)[1]}", "chunk_id": chunk_id, **same,
                                   "pieces": r["pieces"], "data": r["data"], "v": NO_VECTOR})
