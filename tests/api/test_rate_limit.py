@@ -120,3 +120,17 @@ def test_a_429_carries_the_cors_headers_so_the_widget_can_read_it(make_app):
 
 def test_no_limit_by_default(client):
     assert all(client.get("/documents").status_code == 200 for _ in range(50))
+
+
+def test_a_write_key_has_its_own_bucket_and_a_read_key_spends_its_address(limited_app, pipeline):
+    _, writer = pipeline.add_key("uploader", ("hr",), write=True)
+    _, reader = pipeline.add_key("widget", ("hr",))
+    with _client(limited_app) as one, _client(limited_app, "198.51.100.3") as other:
+        as_reader = {"Authorization": f"Bearer {reader}"}
+        assert [one.get("/documents", headers=as_reader).status_code for _ in range(3)] == [200, 200, 200]
+        assert one.get("/documents", headers=as_reader).status_code == 429  # the address's budget, spent
+        assert one.get("/documents").status_code == 429  # the same bucket as requests without a key
+        assert other.get("/documents", headers=as_reader).status_code == 200  # the page's other visitors
+        as_writer = {"Authorization": f"Bearer {writer}"}
+        assert [one.get("/documents", headers=as_writer).status_code for _ in range(3)] == [200, 200, 200]
+        assert one.get("/documents", headers=as_writer).status_code == 429  # its own budget, now spent too
