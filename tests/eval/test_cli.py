@@ -172,3 +172,11 @@ def test_an_unknown_engine_is_refused(capsys):
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["--qa", "x.json", "--engine", "postgres"])
     assert "milvus://HOST:PORT" in capsys.readouterr().err
+
+
+def test_a_where_filter_that_cannot_be_used_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser().parse_args(["--qa", "x.json", "--where", "year>=soon"])
+    assert exit_info.value.code == 2 and "ISO 8601" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["--qa", "x.json", "--where", "lang=en", "--where", "year>=2020"])
+    assert args.where == ["lang=en", "year>=2020"]

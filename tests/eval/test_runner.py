@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.access import Scope, parse_where
 from domain.types import Answer, AskResult, Citation, Document, Passage
 from eval.cache import open_cached_index
 from eval.datasets import QAExample, load_squad
@@ -130,6 +131,15 @@ def test_gold_passage_reads_each_question_s_own_paragraph(squad_pipeline):
         assert result.ranked_doc_ids == list(result.gold_doc_ids)
         assert result.top_answer_doc in (None, *result.gold_doc_ids)
     assert run.metrics["squad2"]["total"] == 7 and run.metrics["squad2"]["HasAns_total"] == 5
+
+
+def test_a_where_filter_asks_within_it_and_leaves_out_questions_it_excludes(squad_pipeline):
+    dataset, pipeline = squad_pipeline
+    scope = Scope(where=parse_where({"title": "Rivers"}))
+    run = Evaluator(dataset, k=(1, 2), scope=scope).run(pipeline)
+    assert sorted(r.qid for r in run.results) == ["q3", "q4", "q5"]  # the Rivers paragraphs' questions
+    assert {d.split("#")[0] for r in run.results for d in r.ranked_doc_ids} == {"Rivers"}
+    assert run.metrics["retrieval"]["recall@2"] == 1.0  # two documents admitted
 
 
 def test_evaluator_contract(squad_pipeline):
