@@ -14,6 +14,9 @@ Filter semantics (``where`` is a JSON object; every condition must hold):
 * ``"key": {"prefix": "str"}`` — a string value starting with it;
 * ``"key": {"gte": x, "lte": y}`` (either or both) — numbers, or ISO 8601 dates and times (a date-only
   ``lte`` includes that whole day; times without a zone are UTC). Lists never match a range or prefix.
+
+``source`` and ``title`` always name the document's own fields (a metadata key of either name is not
+filterable).
 """
 from __future__ import annotations
 
@@ -257,7 +260,7 @@ def field_values(source: str, title: str, metadata: Mapping[str, Any]) -> list[F
     scalar value or list elements, with a date-or-time string also stored as its instant."""
     found: list[FieldValue] = [("source", "s", False, source), ("title", "s", False, title)]
     for key, value in metadata.items():
-        if not is_filterable_key(key):
+        if not is_filterable_key(key) or key in DOCUMENT_FIELDS:  # "source" and "title" name the document's own
             continue
         listed = isinstance(value, list)
         for item in value if listed else [value]:

@@ -5,8 +5,7 @@ Every ``_documents`` and ``_chunks`` row carries its document's ``groups`` (an `
 one namespace per kind of value, so that no comparison ever mixes kinds (milvus-lite holds
 ``true == 1``; a server does not):
 
-* ``"f"``: the document's own ``source`` and ``title``, apart from the metadata keys of the same names
-  (a condition on ``source`` asks both, as :func:`~domain.access.admits` does);
+* ``"f"``: the document's own ``source`` and ``title`` (metadata keys of those names are not filterable);
 * ``"s"``, ``"n"``, ``"b"``, ``"d"``: a metadata key's scalar string, number, boolean, and the instant
   (seconds since 1970) a date-or-time string stands for;
 * ``"ls"``, ``"ln"``, ``"lb"``: the elements of a metadata list, by kind (booleans as ``"true"`` and
@@ -103,20 +102,19 @@ def _equals(condition: Condition) -> list[str]:
         else:
             scalars = [json.dumps(v) for v in values]
             elements = [literal(json.dumps(v)) for v in values]
+        if condition.field in DOCUMENT_FIELDS:  # text: domain.access allows strings only
+            parts += [f"{_path('f', condition.field)} == {s}" for s in scalars]
+            continue
         parts += [f"{_path(kind, condition.field)} == {s}" for s in scalars]
         parts.append(f"json_contains_any({_path('l' + kind, condition.field)}, [{', '.join(elements)}])")
-        if kind == "s" and condition.field in DOCUMENT_FIELDS:
-            parts += [f"{_path('f', condition.field)} == {s}" for s in scalars]
     return parts
 
 
 def _starts_with(condition: Condition) -> list[str]:
     """A scalar string starting with the prefix: a range, so that no pattern syntax needs escaping."""
     low, high = condition.prefix, prefix_successor(condition.prefix)
-    namespaces = ["s", "f"] if condition.field in DOCUMENT_FIELDS else ["s"]
-    return [f"{_path(ns, condition.field)} >= {literal(low)}"
-            + (f" and {_path(ns, condition.field)} < {literal(high)}" if high is not None else "")
-            for ns in namespaces]
+    path = _path("f" if condition.field in DOCUMENT_FIELDS else "s", condition.field)
+    return [f"{path} >= {literal(low)}" + (f" and {path} < {literal(high)}" if high is not None else "")]
 
 
 def _in_range(condition: Condition) -> list[str]:

@@ -85,3 +85,10 @@ def test_keys_are_issued_with_a_fresh_token_and_stored_as_its_digest():
     for name, groups in [("bad name", "x"), ("ok", "")]:
         with pytest.raises(ValueError):
             issue_key(Store(), name, groups)
+
+
+def test_source_and_title_always_name_the_documents_own_fields():
+    metadata = {"source": "crm", "title": "Other"}
+    scope = Scope().narrowed(parse_where({"source": "crm"}))
+    assert not admits(scope, ("public",), "docs/a.md", "Alpha", metadata)
+    assert admits(Scope().narrowed(parse_where({"title": "Alpha"})), ("public",), "docs/a.md", "Alpha", metadata)
