@@ -318,7 +318,9 @@ class Store:
         within, params = "", []
         if scope is not None and not scope.unrestricted:
             admitted, params = admitted_documents(scope)
-            within = f"AND rowid IN (SELECT chunk_id FROM chunks WHERE doc_id IN ({admitted})) "
+            # "+rowid": a plain filter on each match. Offered to FTS5 as a rowid constraint instead, it made
+            # the search 7x slower (28 ms against 4 ms unfiltered, 10,943 chunks); as a filter, 1.2 ms at 1%.
+            within = f"AND +rowid IN (SELECT chunk_id FROM chunks WHERE doc_id IN ({admitted})) "
         rows = self._query(f"SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? {within}"
                            "ORDER BY bm25(chunks_fts) LIMIT ?", (query, *params, min(k, _SQLITE_MAX)))
         # FTS5's bm25() is negated so that ascending order ranks best first.
