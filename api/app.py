@@ -16,7 +16,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.rate_limit import RateLimitMiddleware
-from api.routes import ask, documents, health, widget
+from api.routes import ask, documents, feedback, health, widget
 from api.settings import Settings
 from rag import Pipeline
 
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     install_error_handlers(app)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(feedback.router)
     app.include_router(health.router)
     app.include_router(widget.router)
 

@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import (DocumentError, DocumentNotFoundError, IndexLockedError, IndexStoreError, InvalidQuestionError,
-                        ModelError, PermissionDeniedError, RagError, UnsupportedFormatError)
+from domain.errors import (DocumentError, DocumentNotFoundError, IndexLockedError, IndexStoreError, InvalidFeedbackError,
+                           InvalidQuestionError, ModelError, PermissionDeniedError, RagError, UnsupportedFormatError)
 
 __all__ = ["ApiError", "error_body", "error_response", "install_error_handlers", "validation_message"]
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # Most specific first: the first class an error is an instance of decides its status.
 _RAG_STATUS: tuple[tuple[type[RagError], int], ...] = (
     (InvalidQuestionError, 422),
+    (InvalidFeedbackError, 422),
     (DocumentNotFoundError, 404),
     (PermissionDeniedError, 403),
     (UnsupportedFormatError, 415),

@@ -56,6 +56,8 @@ class Metrics:
                                   registry=self.registry)
         self.rate_limited = Counter("rag_http_rate_limited", "Requests refused with 429 by the rate limit, by what "
                                     "was limited (a key or a client address).", ["by"], registry=self.registry)
+        self.feedback = Counter("rag_feedback", "Feedback stored (POST /feedback), by verdict.", ["verdict"],
+                                registry=self.registry)
         self.registry.register(_IndexCollector(stats))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

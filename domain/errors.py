@@ -7,6 +7,7 @@
     │   └── UnsupportedFormatError  a file type no loader handles
     ├── DocumentNotFoundError     a document id that is not in the index
     ├── InvalidQuestionError      an empty or over-long question, a bad ``k`` or ``where`` filter
+    ├── InvalidFeedbackError      feedback on an answer that cannot be stored as it is (the message says why)
     ├── PermissionDeniedError     a write outside the groups the caller may write to
     ├── IndexStoreError           base for problems with the index directory
     │   ├── IndexMismatchError      the index was built with another model or chunking
@@ -23,6 +24,7 @@ __all__ = [
     "DocumentNotFoundError",
     "InvalidQuestionError",
     "PermissionDeniedError",
+    "InvalidFeedbackError",
     "IndexStoreError",
     "IndexMismatchError",
     "IndexCorruptError",
@@ -51,6 +53,10 @@ class DocumentNotFoundError(RagError):
 
 class InvalidQuestionError(RagError):
     code = "invalid_question"
+
+
+class InvalidFeedbackError(RagError):
+    code = "invalid_feedback"
 
 
 class PermissionDeniedError(RagError):

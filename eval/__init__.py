@@ -33,6 +33,8 @@ __all__ = [
     "f1_score",
     "max_over_golds",
     "add_fit_commands",
+    "eval_records",
+    "squad_dataset",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -44,6 +46,7 @@ _HOMES = {
     **{name: "eval.cli" for name in ("main", "run", "add_arguments")},
     **{name: "eval.metrics" for name in ("percentile", "exact_match", "f1_score", "max_over_golds")},
     "add_fit_commands": "eval.fitting.cli",
+    **{name: "eval.feedback" for name in ("eval_records", "squad_dataset")},
 }
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from eval.datasets import QADataset, QAExample, load_dataset
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
+    from eval.feedback import eval_records, squad_dataset
     from eval.fitting.cli import add_fit_commands
     from eval.metrics import exact_match, f1_score, max_over_golds, percentile
     from eval.runner import PRIMARY_METRICS, EvalRun, Evaluator, QuestionResult

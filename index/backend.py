@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from domain.access import Scope
+from domain.feedback import Feedback
 from domain.keys import ApiKey
 from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport
@@ -29,7 +30,7 @@ from index.manifest import IndexSettings
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
 
-__all__ = ["IndexReader", "IndexWriter", "IndexBackend", "KeyStore", "open_index", "stored_settings", "is_milvus"]
+__all__ = ["IndexReader", "IndexWriter", "IndexBackend", "KeyStore", "FeedbackStore", "open_index", "stored_settings", "is_milvus"]
 
 
 class IndexReader(Protocol):
@@ -98,6 +99,16 @@ class KeyStore(Protocol):
     def find(self, digest: str) -> ApiKey | None: ...
 
 
+class FeedbackStore(Protocol):
+    """People's feedback on answers (:mod:`domain.feedback`), stored durably with the index."""
+
+    def add(self, item: Feedback) -> str:
+        """Store it; returns its id."""
+
+    def list(self, since: float | None = None) -> list[Feedback]:
+        """Everything given at or after ``since`` (seconds since 1970; None: all), oldest first."""
+
+
 class IndexBackend(Protocol):
     """An opened index: readers, one writer at a time, its keys, and its own check and repair."""
 
@@ -107,6 +118,8 @@ class IndexBackend(Protocol):
         """A reader of the last committed write; ``scope`` (default: everything) limits what it sees."""
 
     def keys(self) -> KeyStore: ...
+
+    def feedback(self) -> FeedbackStore: ...
 
     def writer(self) -> AbstractContextManager[IndexWriter]: ...
 

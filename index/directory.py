@@ -43,6 +43,7 @@ from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, IndexSettings, 
 from index.migrate import migrate_generations
 from index.sentence_table import SentenceVectors
 from index.store import Store, StoredChunk
+from index.store_feedback import StoreFeedback
 from index.store_keys import StoreKeys
 
 __all__ = ["IndexDirectory", "Snapshot", "ScopedSnapshot", "Writer", "CheckReport", "IndexSettings", "Manifest", "MANIFEST"]
@@ -236,6 +237,10 @@ class IndexDirectory:
     def keys(self) -> StoreKeys:
         """The index's API keys (stored in its store, shared by every process serving it)."""
         return StoreKeys(self._opened().store)
+
+    def feedback(self) -> StoreFeedback:
+        """People's feedback on answers, stored in the index's store."""
+        return StoreFeedback(self._opened().store)
 
     def _opened(self) -> Snapshot:
         """This process's reader of the index (its vectors are loaded on first refresh)."""

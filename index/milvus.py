@@ -29,25 +29,29 @@ consistency: a write through one process is seen by the next read of any other.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from domain.access import Scope
 from domain.errors import IndexMismatchError, IndexStoreError
+from domain.feedback import Feedback
 from domain.keys import ApiKey
 from index.check import CheckReport
 from index.manifest import IndexSettings
 from index.milvus_filters import literal
-from index.milvus_schema import BATCH, NO_VECTOR, PRIMARY_KEYS, create_collections, in_filter, read_settings
+from index.milvus_schema import (BATCH, MAX_VARCHAR, NO_VECTOR, PRIMARY_KEYS, create_collections, in_filter,
+                                 read_settings)
 from index.milvus_reader import MilvusReader
 from index.milvus_writer import MilvusWriter
 
-__all__ = ["MilvusIndex", "MilvusReader", "MilvusKeys", "ORPHAN_GRACE_S", "milvus_client"]
+__all__ = ["MilvusIndex", "MilvusReader", "MilvusFeedback", "MilvusKeys", "ORPHAN_GRACE_S", "milvus_client"]
 
 ORPHAN_GRACE_S = 600.0  # no write runs this long between writing its rows and switching them on
 _SCAN_BATCH = 5_000
@@ -159,6 +163,9 @@ class MilvusIndex:
 
     def keys(self) -> MilvusKeys:
         return MilvusKeys(self)
+
+    def feedback(self) -> MilvusFeedback:
+        return MilvusFeedback(self)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[MilvusWriter]:
@@ -291,3 +298,25 @@ class MilvusKeys:
     def find(self, digest: str) -> ApiKey | None:
         rows = self._index.query("keys", f"digest == {literal(digest)}", self._FIELDS, limit=1)
         return self._key(rows[0]) if rows else None
+
+
+class MilvusFeedback:
+    """People's feedback on answers (:class:`index.backend.FeedbackStore`), in the ``_feedback`` collection."""
+
+    def __init__(self, index: MilvusIndex) -> None:
+        self._index = index
+
+    def add(self, item: Feedback) -> str:
+        item = dataclasses.replace(item, id=item.id or f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}")
+        data = json.dumps(item.to_dict(), ensure_ascii=False)
+        if len(data.encode()) > MAX_VARCHAR:
+            raise IndexStoreError("this feedback takes more than 64 kB to store")
+        self._index._client.insert(self._index.name("feedback"), [
+            {"id": item.id, "created_at": item.created_at, "data": data, "v": NO_VECTOR}])
+        return item.id
+
+    def list(self, since: float | None = None) -> list[Feedback]:
+        expr = f"created_at >= {float(since)!r}" if since is not None else 'id != ""'
+        rows = self._index.scan("feedback", ["id", "created_at", "data"], expr)
+        return [Feedback.from_dict(json.loads(r["data"])) for r in sorted(rows, key=lambda r: (r["created_at"], r["id"]))]
+

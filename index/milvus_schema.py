@@ -109,12 +109,16 @@ def _create(client: Any, prefix: str, settings: IndexSettings) -> None:
                         ("digest", DataType.VARCHAR, {"max_length": 128}), ("groups", DataType.VARCHAR, varchar),
                         ("write", DataType.BOOL, {}), ("created_at", DataType.DOUBLE, {}), no_vector],
                {"v": ("FLAT", "L2")})
+    # People's feedback on answers (domain.feedback), as JSON, by id and time.
+    collection("feedback", [("id", DataType.VARCHAR, {"is_primary": True, "max_length": 64}),
+                            ("created_at", DataType.DOUBLE, {}), ("data", DataType.VARCHAR, varchar), no_vector],
+               {"v": ("FLAT", "L2")})
     manifest = {"schema_version": SCHEMA_VERSION, "layout": LAYOUT, "settings": asdict(settings), "created_at": time.time()}
     c.upsert(f"{prefix}_manifest", [{"key": "manifest", "value": json.dumps(manifest), "v": NO_VECTOR},
                                      {"key": "writes", "value": "0", "v": NO_VECTOR}])
 
 
-COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences", "keys")
+COLLECTIONS = ("manifest", "documents", "texts", "chunks", "sentences", "keys", "feedback")
 
 
 def read_settings(client: Any, prefix: str) -> IndexSettings | None:

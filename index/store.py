@@ -30,7 +30,7 @@ from domain.limits import shown_metadata
 from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.lexical import lexical_query
 from index.scope_sql import admitted_documents, field_rows
-from index.store_schema import ACCESS, SCHEMA, SCHEMA_2
+from index.store_schema import ACCESS, FEEDBACK, SCHEMA, SCHEMA_2
 
 __all__ = ["Store", "StoredChunk", "Changes"]
 
@@ -92,6 +92,9 @@ class Store:
                 self._create_schema()
             if "doc_groups" not in tables:
                 self._add_access_tables()
+            if "feedback" not in tables:
+                with self._lock:
+                    self._db.executescript(FEEDBACK)
         # Read as NULL (nothing recorded) and as public from an older store opened read-only.
         self._excluded_column = "excluded" if "excluded" in self._columns("documents") else "NULL"
         self._groups_column = ("(SELECT json_group_array(g.grp) FROM doc_groups g WHERE g.doc_id = d.doc_id)"

@@ -3,7 +3,7 @@ write numbers, counts, removals by write, and the FTS5 lexical index over ``chun
 who may read what (``ACCESS``): each document's groups, what it can be filtered by, and the API keys."""
 from __future__ import annotations
 
-__all__ = ["SCHEMA", "SCHEMA_2", "ACCESS"]
+__all__ = ["SCHEMA", "SCHEMA_2", "ACCESS", "FEEDBACK"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -78,4 +78,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
     write      INTEGER NOT NULL,
     created_at REAL NOT NULL
 );
+"""
+# People's feedback on answers (domain.feedback), as JSON; added to any store opened for writing.
+FEEDBACK = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    data       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback(created_at);
 """

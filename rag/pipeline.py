@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from domain.access import FilterError, Scope, parse_where
 from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError, PermissionDeniedError
+from domain.feedback import Feedback
 from domain.keys import ApiKey, issue_key, token_digest
 from domain.limits import check_doc_id, document_problem, metadata_problem, text_problem
 from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
@@ -24,6 +25,7 @@ from rag.answer import Answerer, citation_for
 from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
+from rag.feedback import build_feedback
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
 from rag.sentences import split_sentences
@@ -358,6 +360,21 @@ class Pipeline:
         """Counts of what ``scope`` admits (default: everything), the model and its dimension."""
         return {**self.directory.snapshot(scope).stats(), "model": self.embedder.name,
                 "dimension": self.embedder.dimension}
+
+    # ---- feedback ----
+
+    def record_feedback(self, question: str, verdict: str, *, answer: dict | None = None, note: str | None = None,
+                        scope: Scope | None = None, key_name: str | None = None) -> Feedback:
+        """Check and store a person's verdict on the answer to ``question`` (:mod:`rag.feedback`): ``answer``
+        points at the right words (``{"doc_id", "char_start", "char_end"}``, in a document ``scope``
+        admits). Raises :class:`~domain.errors.InvalidFeedbackError` saying what is wrong; nothing is
+        stored then."""
+        item = build_feedback(self, question, verdict, answer, note, scope=scope, key_name=key_name)
+        return dataclasses.replace(item, id=self.directory.feedback().add(item))
+
+    def feedback(self, *, since: float | None = None) -> list[Feedback]:
+        """The feedback stored since ``since`` (seconds since 1970; None: all), oldest first."""
+        return self.directory.feedback().list(since)
 
     # ---- keys ----
 

@@ -15,7 +15,8 @@ __all__ = ["main", "build_parser", "open_pipeline"]
 # Modules with ``register(subparsers)``; optional ones are skipped when their package is absent.
 COMMAND_MODULES: tuple[str, ...] = ("ragcli.core_commands", "ragcli.serve_command", "ragcli.eval_command",
                                     "ragcli.bench_command", "ragcli.train_command",
-                                    "ragcli.fit_command", "ragcli.keys_command")
+                                    "ragcli.fit_command", "ragcli.keys_command", "ragcli.feedback_command",
+                                    "ragcli.mcp_command")
 
 
 def default_index_dir() -> str:

@@ -154,12 +154,16 @@
 
   // ---- the widget ----
 
+  var selectionOf = function () { return document.getSelection(); };
+
   function mount() {
     var host = el("div", { className: "rag-chat-host", "data-mode": mode });
     host.style.visibility = "hidden"; // until the stylesheet is in, to avoid a flash of unstyled widget
     var target = data.target ? document.querySelector(data.target) : null;
     (target || document.body).appendChild(host);
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    // Where the person's text selection is read from: the shadow root's own, where the browser has one.
+    selectionOf = function () { return (root.getSelection && root.getSelection()) || document.getSelection(); };
 
     var stylesheet = el("link", { rel: "stylesheet", href: endpoint + "/widget.css" });
     var show = function () { host.style.visibility = ""; };
@@ -230,6 +234,18 @@
     ui.viewerText = el("div", { className: "source-text", tabindex: "0", "aria-label": "Document text" });
     ui.viewer.appendChild(el("div", { className: "viewer-header" }, [ui.viewerBack, ui.viewerTitle]));
     ui.viewer.appendChild(ui.viewerMeta);
+    // After a 👎: the person shows the right words in the document, or says the documents don't say.
+    ui.sendSelection = el("button", { type: "button", className: "correct-send", "aria-describedby": "rag-correct-hint" },
+      ["Send the selected words"]);
+    ui.notInDocs = el("button", { type: "button", className: "correct-none" }, ["The documents don\u2019t say this"]);
+    ui.correctStatus = el("p", { className: "correct-status", role: "status" });
+    ui.correct = el("div", { className: "correct-bar", role: "group", "aria-label": "Show the right answer", hidden: true }, [
+      el("p", { id: "rag-correct-hint", className: "correct-hint",
+        text: "Select the words in the document that answer the question, then send them." }),
+      el("div", { className: "correct-actions" }, [ui.sendSelection, ui.notInDocs]),
+      ui.correctStatus,
+    ]);
+    ui.viewer.appendChild(ui.correct);
     ui.viewer.appendChild(ui.viewerText);
     ui.panel.appendChild(ui.viewer);
 
@@ -241,6 +257,7 @@
     var busy = false;
     var documents = {}; // doc_id -> Promise of the document
     var openedFrom = null;
+    var correcting = null; // { question, docId, text, done } while the source view collects the right words
 
     function setOpen(open) {
       if (!ui.launcher) return;
@@ -324,6 +341,7 @@
         return el("div", { className: "msg bot no-answer" }, [
           srOnly("Answer: "),
           "The documents don\u2019t contain an answer to that.",
+          feedbackBar(result, null),
         ]);
       }
       var message = el("div", { className: "msg bot answer" }, [srOnly("Answer: ")]);
@@ -337,8 +355,104 @@
         more.forEach(function (answer) { details.appendChild(renderAnswer(answer, false)); });
         message.appendChild(details);
       }
+      message.appendChild(feedbackBar(result, best));
       return message;
     }
+
+    // ---- feedback: 👍 / 👎 under each answer ----
+
+    function sendFeedback(body) {
+      return request("/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+    }
+
+    function feedbackBar(result, best) {
+      var status = el("span", { className: "feedback-status", role: "status" });
+      var up = el("button", { type: "button", className: "vote up",
+        "aria-label": best ? "Yes, this answer is right" : "Yes, the documents don\u2019t say" }, ["\ud83d\udc4d"]);
+      var down = el("button", { type: "button", className: "vote down",
+        "aria-label": best ? "No, this answer is wrong: show the right words" : "No, the documents do say" },
+        ["\ud83d\udc4e"]);
+      var bar = el("div", { className: "feedback", role: "group", "aria-label": "Was this right?" }, [
+        el("span", { className: "feedback-ask", "aria-hidden": "true", text: "Right?" }), up, down, status,
+      ]);
+      function finish(message) {
+        up.disabled = true;
+        down.disabled = true;
+        status.textContent = message;
+      }
+      function send(body) {
+        up.disabled = true;
+        down.disabled = true;
+        return sendFeedback(body).then(function () { finish("Thanks, noted."); }, function (error) {
+          up.disabled = false;
+          down.disabled = false;
+          status.textContent = "Not sent: " + error.message + ".";
+        });
+      }
+      up.addEventListener("click", function () {
+        if (!best) return send({ question: result.question, verdict: "no_answer" });
+        var c = best.citation;
+        send({ question: result.question, verdict: "correct",
+               answer: { doc_id: c.doc_id, char_start: c.char_start, char_end: c.char_end } });
+      });
+      down.addEventListener("click", function () {
+        if (!best) return send({ question: result.question, verdict: "wrong" });
+        var context = typeof best.sentence_start === "number"
+          ? { start: best.sentence_start, end: best.sentence_end } : null;
+        openSource(best.citation, down, context, { question: result.question, done: finish });
+      });
+      return bar;
+    }
+
+    // The selection inside the document's text, as code-point offsets into it (spaces at its ends left out).
+    function selectedRange(text) {
+      var selection = selectionOf();
+      if (!selection || !selection.rangeCount || selection.isCollapsed) return null;
+      var range = selection.getRangeAt(0);
+      if (!ui.viewerText.contains(range.startContainer) || !ui.viewerText.contains(range.endContainer)) return null;
+      var before = document.createRange();
+      before.selectNodeContents(ui.viewerText);
+      before.setEnd(range.startContainer, range.startOffset);
+      var start = before.toString().length;
+      var end = start + range.toString().length;
+      while (start < end && /\s/.test(text.charAt(start))) start++;
+      while (end > start && /\s/.test(text.charAt(end - 1))) end--;
+      if (start >= end) return null;
+      return [Array.from(text.slice(0, start)).length, Array.from(text.slice(0, end)).length];
+    }
+
+    function sendCorrection(verdict) {
+      var current = correcting;
+      if (!current) return;
+      var body = { question: current.question, verdict: verdict };
+      if (verdict === "wrong") {
+        var range = selectedRange(current.text);
+        if (!range) {
+          ui.correctStatus.textContent = "Select some words of the document first.";
+          return;
+        }
+        body.answer = { doc_id: current.docId, char_start: range[0], char_end: range[1] };
+      }
+      ui.sendSelection.disabled = true;
+      ui.notInDocs.disabled = true;
+      ui.correctStatus.textContent = "Sending\u2026";
+      sendFeedback(body).then(function () {
+        current.done(verdict === "wrong" ? "Thanks: the right words are noted." : "Thanks, noted.");
+        closeSource();
+      }, function (error) {
+        ui.correctStatus.textContent = "Not sent: " + error.message + ".";
+      }).then(function () {
+        ui.sendSelection.disabled = false;
+        ui.notInDocs.disabled = false;
+      });
+    }
+
+    ui.sendSelection.addEventListener("click", function () { sendCorrection("wrong"); });
+    ui.notInDocs.addEventListener("click", function () { sendCorrection("no_answer"); });
 
     function renderAnswer(answer, primary) {
       var block = el("div", { className: primary ? "extract primary" : "extract" });
@@ -399,8 +513,11 @@
       return { fragment: fragment, mark: mark };
     }
 
-    function openSource(citation, opener, context) {
+    function openSource(citation, opener, context, correction) {
       openedFrom = opener;
+      correcting = null;
+      ui.correct.hidden = !correction;
+      ui.correctStatus.textContent = "";
       ui.viewer.hidden = false;
       ui.viewerTitle.textContent = citation.title || citation.source || "Source";
       ui.viewerMeta.textContent = "Loading the document\u2026";
@@ -409,6 +526,8 @@
       ui.viewerBack.focus();
       fetchDocument(citation.doc_id).then(function (doc) {
         var parts = sourceNodes(doc.text || "", citation, context);
+        if (correction) correcting = { question: correction.question, docId: citation.doc_id, text: doc.text || "",
+                                       done: correction.done };
         ui.viewerText.textContent = "";
         ui.viewerText.appendChild(parts.fragment);
         ui.viewerMeta.textContent = (doc.source || "") + (citation.page ? " \u00b7 page " + citation.page : "") +
@@ -426,6 +545,8 @@
 
     function closeSource() {
       ui.viewer.hidden = true;
+      ui.correct.hidden = true;
+      correcting = null;
       ui.viewerText.textContent = "";
       if (openedFrom && openedFrom.isConnected) openedFrom.focus();
       openedFrom = null;

@@ -6,10 +6,11 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "api": {"create_app", "Settings"},
+    "api": {"create_app", "Settings", "create_mcp_server"},
+    "api.mcp_server": {"create_mcp_server", "SearchPublic", "DocumentTextPublic"},
     "api.schemas": {"AskRequest", "AskPublic", "AnswerPublic", "CitationPublic", "PassagePublic", "DocumentCreate",
                     "DocumentCreated", "DocumentPublic", "DocumentSummary", "DocumentsPublic", "ErrorDetail",
-                    "ErrorPublic", "HealthPublic", "ReadyPublic"},
+                    "ErrorPublic", "HealthPublic", "ReadyPublic", "AnswerSpan", "FeedbackCreate", "FeedbackCreated"},
     "api.deps": {"WriteQueue", "get_pipeline", "get_settings", "get_metrics", "get_writes", "get_caller",
                  "read_caller", "write_caller", "require_service_key", "PipelineDep", "SettingsDep", "MetricsDep",
                  "WritesDep", "CallerDep", "ReadCaller", "WriteCaller", "ServiceAccess", "OPEN_WRITER"},

@@ -10,7 +10,8 @@ import eval
 PUBLIC = {
     "eval": ["Evaluator", "EvalRun", "QuestionResult", "PRIMARY_METRICS", "QADataset", "QAExample", "load_dataset",
              "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError",
-             "main", "run", "add_arguments", "percentile", "exact_match", "f1_score", "max_over_golds", "add_fit_commands"],
+             "main", "run", "add_arguments", "percentile", "exact_match", "f1_score", "max_over_golds", "add_fit_commands",
+             "eval_records", "squad_dataset"],
     "eval.metrics": ["normalize_answer", "answer_tokens", "exact_match", "f1_score", "max_over_golds",
                      "contains_answer", "distinct", "first_relevant_rank", "recall_at_k", "reciprocal_rank",
                      "ndcg_at_k", "no_answer_scores", "mean", "percentile"],

@@ -188,6 +188,23 @@ class DocumentsMachine(RuleBasedStateMachine):
             doc = self._call("get", "GET", _path(citation["doc_id"])).json()
             assert doc["text"][citation["char_start"]:citation["char_end"]] == text
 
+    @rule(question=questions, verdict=st.one_of(st.sampled_from(["correct", "wrong", "no_answer"]), strings(10)),
+          doc_id=st.one_of(docs, ids), span=st.tuples(st.integers(-5, 400), st.integers(-5, 400)),
+          shape=st.sampled_from(["span", "none", "junk"]), note=st.one_of(st.none(), strings(40), json_values))
+    def give_feedback(self, question: str, verdict: str, doc_id: str, span: tuple[int, int], shape: str,
+                      note: object) -> None:
+        body: dict = {"question": question, "verdict": verdict}
+        if shape == "span":
+            body["answer"] = {"doc_id": doc_id, "char_start": span[0], "char_end": span[1]}
+        elif shape == "junk":
+            body["answer"] = {"doc_id": span[0], "char_start": doc_id, "extra": note}
+        if note is not None:
+            body["note"] = note
+        response = self._call("feedback", "POST", "/feedback", json_body=body)
+        assert response.status_code in (201, 400, 422), response.text[:300]
+        if response.status_code == 201:
+            assert shape != "junk" and (shape == "none" or doc_id in self.expected)
+
     @rule(doc_id=consumes(docs))
     def delete_document(self, doc_id: str) -> None:
         response = self._call("delete", "DELETE", _path(doc_id))
