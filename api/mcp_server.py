@@ -12,7 +12,8 @@ never a crash: the server keeps serving.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Annotated, Any, Iterator
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
