@@ -28,7 +28,8 @@ ALLOWED: dict[str, dict[str, str]] = {
                "bench": "public"},
     # The measuring scripts are thin drivers too (the fits are `rag fit`, in eval.fitting); they never
     # import tests/ (the reliability runs are `python -m tests.reliability.crash_run` / `load_run`).
-    "scripts": {"domain": "any", "rag": "public", "index": "public", "eval": "public", "bench": "public"},
+    "scripts": {"domain": "any", "rag": "public", "index": "public", "api": "public", "eval": "public",
+                "bench": "public"},
     "tests": {package: "any" for package in PACKAGES if package != "scripts"},
 }
 

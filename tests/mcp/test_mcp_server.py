@@ -1,7 +1,8 @@
 """``rag mcp``, through the MCP SDK's own client over stdio: the process an assistant would start.
 
 One tiny index made with the real model (what ``rag`` opens): a public document and one in group
-``hr``. Each scenario is one server process, reused for several calls (starting one takes about a second).
+``hr``. Each scenario is one server process, reused for several calls (starting one takes about a second);
+the last test runs in process, for arguments the SDK's client cannot send.
 """
 from __future__ import annotations
 
