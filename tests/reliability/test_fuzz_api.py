@@ -84,6 +84,8 @@ def test_fuzz_without_the_key_is_always_401(case):
         # refused before the key is checked. /ask and /feedback need only a read key; writes to the
         # index read their body after the check.
         return
+    if response.status_code == 404 and response.json()["error"]["code"] == "not_found":
+        return  # the path matches no route (an empty id): there is nothing to authorize
     assert response.status_code == 401, (case.method, case.path, response.status_code, response.text[:200])
 
 
