@@ -114,6 +114,9 @@ class Store:
         """Schema 3: groups, filterable fields and keys; the documents already stored are public."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")  # one transaction: the tables and their rows, or nothing
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'doc_groups'").fetchall():
+                self._db.execute("COMMIT")  # another process added them while this one waited for the lock
+                return
             for statement in filter(str.strip, ACCESS.split(";")):
                 self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO doc_groups (grp, doc_id) SELECT 'public', doc_id FROM documents")

@@ -34,3 +34,24 @@ def test_a_store_from_before_exclusions_opens_read_only_and_is_migrated_when_wri
     assert writable.document("old").excluded == ()
     columns = [row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(documents)")]
     assert "excluded" in columns
+
+
+def test_a_store_from_before_groups_gets_them_once_with_every_document_public(tmp_path):
+    from domain.access import PUBLIC_ONLY, Scope, parse_where
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+
+    pipeline = Pipeline.open(tmp_path / "index", embedder=HashEmbedder())
+    pipeline.ingest_record({"id": "a", "text": "Alpha text.", "metadata": {"lang": "en"}})
+    pipeline.ingest_record({"id": "b", "text": "Beta text.", "metadata": {"lang": "de"}})
+    pipeline.directory.close()
+    path = tmp_path / "index" / "store.sqlite"
+    with sqlite3.connect(path) as db:  # as written before groups, keys and feedback existed
+        db.executescript("DROP TABLE doc_groups; DROP TABLE doc_fields; DROP TABLE api_keys; DROP TABLE feedback;")
+    Store(path).close()
+    Store(path).close()  # a second opening adds nothing more
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM doc_fields WHERE field = 'lang'").fetchone() == (2,)
+    reopened = Pipeline.open(tmp_path / "index", embedder=HashEmbedder())
+    assert [d.groups for d in reopened.documents(scope=PUBLIC_ONLY)] == [("public",), ("public",)]
+    assert [d.doc_id for d in reopened.documents(scope=Scope(where=parse_where({"lang": "de"})))] == ["b"]
