@@ -45,11 +45,6 @@ class Caller:
     within: frozenset[str] | None = None
     default_groups: tuple[str, ...] | None = None
 
-    @property
-    def publishable(self) -> bool:
-        """A read key, or none: it identifies a web page, not a client (rate limits go by address)."""
-        return not self.write
-
 
 SERVICE = Caller("RAG_API_KEY", EVERYTHING, write=True)
 ANONYMOUS = Caller(None, PUBLIC_ONLY, write=False)
