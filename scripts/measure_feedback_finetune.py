@@ -13,7 +13,8 @@ person would give it in the widget (``correct`` when the answer given matches a 
 no-answer model on the same examples, and ``rag eval`` scores the odd-numbered paragraphs' questions
 (reading each question's own paragraph, and open-domain over those paragraphs) with three readers: the
 shipped one as shipped, the shipped one with its no-answer model refitted on the feedback (what the
-refit alone moves), and the fine-tuned one with the shipped no-answer model and with its own refit. (The shipped no-answer model was fitted
+refit alone moves), and the fine-tuned one with the shipped no-answer model, with only its reading
+threshold refitted (``--reading-only``), and with everything refitted. (The shipped no-answer model was fitted
 on the validation articles, this one among them: the first row has seen the held-out half.)
 Writes OUT/results.json.
 """
@@ -103,19 +104,23 @@ def main() -> int:
     command = [*RAG, "train-reader", "--qa", str(squad), "--base", str(DEFAULT_READER_DIR), "--out", str(reader),
                "--epochs", args.epochs, "--no-progress"]
     done = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
-    shipped_refit, kept = out / "shipped-refit", out / "fine-tuned-shipped-no-answer"
+    # train-reader --base starts the new reader with the shipped no-answer model: keep a copy as it is, then
+    # refit it three ways.
+    shipped_refit, kept, reading = (out / name for name in ("shipped-refit", "fine-tuned-as-trained",
+                                                            "fine-tuned-reading-refit"))
     shutil.copytree(DEFAULT_READER_DIR, shipped_refit)
     shutil.copytree(reader, kept)
-    shutil.copy(DEFAULT_READER_DIR / "no_answer.json", kept / "no_answer.json")
-    for directory in (shipped_refit, reader):
+    shutil.copytree(reader, reading)
+    for directory, only in ((shipped_refit, ()), (reader, ()), (reading, ("--reading-only",))):
         fit = subprocess.run([*RAG, "--reader", str(directory), "fit", "no-answer", "--squad", str(squad),
-                              "--no-progress"], cwd=REPO, check=True, capture_output=True, text=True)
+                              "--no-progress", *only], cwd=REPO, check=True, capture_output=True, text=True)
         results.setdefault("no_answer_fit", {})[directory.name] = fit.stdout.splitlines()[-6:]
     card = json.loads((reader / "card.json").read_text())
     results["training"] = {"command": command[2:], "steps": card["steps"], "windows": card["windows"],
                            "wall_s": card["wall_s"], "log_tail": done.stdout.splitlines()[-2:]}
     for name, options in (("shipped", ()), ("shipped, no-answer refit", ("--reader", str(shipped_refit))),
                           ("fine-tuned, shipped no-answer model", ("--reader", str(kept))),
+                          ("fine-tuned, reading threshold refit", ("--reader", str(reading))),
                           ("fine-tuned, no-answer refit", ("--reader", str(reader)))):
         folder = name.replace(", ", "-").replace(" ", "-")
         results[name] = {"gold_passage": _eval(heldout, out / f"eval-{folder}-gold", options, "--gold-passage"),

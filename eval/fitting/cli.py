@@ -129,18 +129,30 @@ def cmd_no_answer(args: argparse.Namespace) -> int:
     from eval.fitting.no_answer import (NEVER, collect_guesses, collect_reading, fit_no_answer, fit_ranker_weight,
                                         fit_reading_threshold, reading_figures)
     from eval.fitting.provenance import embedder_about, provenance
-    from rag import DEFAULT_READER_DIR, NO_ANSWER_FILE, NO_ANSWER_SIGNALS, NoAnswerModel, read_card, write_card
+    from rag import (DEFAULT_READER_DIR, NO_ANSWER_FILE, NO_ANSWER_SIGNALS, NoAnswerModel, read_card, read_model_file,
+                     write_card)
 
     reader = Path(args.reader or DEFAULT_READER_DIR)
+    if args.reading_only and not (reader / NO_ANSWER_FILE).is_file():
+        print(f"error: --reading-only keeps the answer weighting and open-domain threshold of {reader / NO_ANSWER_FILE}, "
+              "which does not exist: fit them too (without --reading-only)", file=sys.stderr)
+        return 2
     dataset, pipeline = _open(args, args.squad, reader_dir=reader)
     progress = not args.no_progress
-    items = collect_guesses(pipeline, dataset.examples, progress=progress)
-    weight, by_weight = fit_ranker_weight(items)
-    print("has-answer F1 of the top answer by ranker_weight:", {w: round(v, 4) for w, v in by_weight.items()})
-    model, curve = fit_no_answer(items, weight, args.max_drop)
-    print(f"ranker_weight {weight}; no-answer threshold {model.threshold:.4f}")
-    for point in curve:
-        print(point)
+    kept = None
+    if args.reading_only:  # a few hundred examples refit these badly (docs/feedback.md): keep them
+        model = NoAnswerModel.for_reader(reader)
+        kept = read_model_file(reader / NO_ANSWER_FILE).get("about")  # how the kept part was fitted
+        weight, by_weight, curve = model.ranker_weight, None, None
+        print(f"kept ranker_weight {weight} and the no-answer threshold {model.threshold:.4f} of {reader / NO_ANSWER_FILE}")
+    else:
+        items = collect_guesses(pipeline, dataset.examples, progress=progress)
+        weight, by_weight = fit_ranker_weight(items)
+        print("has-answer F1 of the top answer by ranker_weight:", {w: round(v, 4) for w, v in by_weight.items()})
+        model, curve = fit_no_answer(items, weight, args.max_drop)
+        print(f"ranker_weight {weight}; no-answer threshold {model.threshold:.4f}")
+        for point in curve:
+            print(point)
     reading = collect_reading(pipeline, dataset.examples, progress=progress)
     reading_threshold, reading_f1 = fit_reading_threshold(reading)
     print(f"reading threshold {reading_threshold:.3f}: SQuAD 2.0 F1 {reading_f1:.2f} on {args.squad.name}")
@@ -155,7 +167,9 @@ def cmd_no_answer(args: argparse.Namespace) -> int:
     about = provenance([args.squad, args.offtopic], embedder=embedder_about(pipeline), features=NO_ANSWER_SIGNALS,
                        reader_weights_sha256=read_card(reader)["weights_sha256"], ranker_weight=weight,
                        has_ans_f1_by_ranker_weight=by_weight, max_drop_f1_points=args.max_drop, curve=curve,
-                       reading_squad2_f1=round(reading_f1, 2), offtopic_abstained=off)
+                       reading_squad2_f1=round(reading_f1, 2), offtopic_abstained=off,
+                       refitted="the reading threshold only" if args.reading_only else "everything",
+                       **({"kept_from": kept} if kept is not None else {}))
     final.save(reader / NO_ANSWER_FILE, about=about)
     print(f"wrote {reader / NO_ANSWER_FILE}")
     figures, never = reading_figures(reading, reading_threshold), reading_figures(reading, NEVER)
@@ -218,6 +232,9 @@ def add_fit_commands(parser: argparse.ArgumentParser) -> None:
                    help="questions the documents cannot answer, to report how often they are abstained on")
     p.add_argument("--max-drop", type=float, default=2.5, help="has-answer F1 points abstention may cost (default 2.5)")
     p.add_argument("--limit", type=int, metavar="N", help="use only N questions (a quick check; a fit needs them all)")
+    p.add_argument("--reading-only", action="store_true",
+                   help="refit only the threshold for reading one given document; keep the reader's answer "
+                        "weighting and open-domain threshold (for a few hundred examples, e.g. feedback)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = command("record-eval", cmd_record_eval, "record a `rag eval` report's figures in the --reader directory's card")

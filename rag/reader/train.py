@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -285,6 +286,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     card = _card(settings, data=data, questions=len(examples), pairs=len(pairs), windows=len(features), step=step,
                  total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses,
                  commit=commit)
+    _start_from_base_no_answer(settings.base, out, card)
     save_reader(model.cpu(), tokenizer, out, card=card)
     checkpoint_path.unlink(missing_ok=True)
     logger.info("reader written to %s (%d steps, %.0f s)", out, step, card["wall_s"])
@@ -329,5 +331,19 @@ def finish_from_checkpoint(out: Path) -> Path:
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
                  commit=git_commit()[0])
     card["stopped_early"] = True
+    _start_from_base_no_answer(settings.base, out, card)
     save_reader(model, tokenizer, out, card=card)
     return out
+
+
+def _start_from_base_no_answer(base: Path | None, out: Path, card: dict) -> None:
+    """A reader fine-tuned from ``base`` starts with ``base``'s no-answer model (its answer weighting and
+    thresholds), which ``rag fit no-answer`` then refits — or only its reading threshold, with
+    ``--reading-only``, when there are too few examples to refit the rest."""
+    from rag.answer import NO_ANSWER_FILE  # not at import: rag.answer loads the reader's runtime
+
+    if base is None or not (Path(base) / NO_ANSWER_FILE).is_file():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(base) / NO_ANSWER_FILE, out / NO_ANSWER_FILE)
+    card["no_answer"] = f"copied from {base}: refit it with `rag --reader {out} fit no-answer [--reading-only]`"

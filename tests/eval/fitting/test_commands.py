@@ -61,6 +61,22 @@ def test_each_fit_writes_a_loadable_file_with_its_provenance(tmp_path, squad_fil
     out = capsys.readouterr().out
     assert "held out, weights fitted on the other half" in out and "no-answer threshold" in out
 
+    # --reading-only: the open-domain part stays as it was, with how it was fitted; the reading threshold is refitted
+    shipped = NoAnswerModel.for_reader(DEFAULT_READER_DIR)
+    reading = tmp_path / "reading"
+    shutil.copytree(DEFAULT_READER_DIR, reading)
+    reading_args = ["--reader", str(reading), "fit", "no-answer", "--squad", str(squad_file), "--no-progress",
+                    "--reading-only", *cache]
+    assert _run(reading_args, monkeypatch) == 0
+    refitted = NoAnswerModel.for_reader(reading)
+    assert (refitted.weights, refitted.bias, refitted.threshold, refitted.ranker_weight) == (
+        shipped.weights, shipped.bias, shipped.threshold, shipped.ranker_weight)
+    about = json.loads((reading / "no_answer.json").read_text(encoding="utf-8"))["about"]
+    assert about["refitted"] == "the reading threshold only" and about["kept_from"]["data"]
+    (reading / "no_answer.json").unlink()
+    assert _run(reading_args, monkeypatch) == 2  # nothing to keep: a clear error
+    assert "does not exist" in capsys.readouterr().err
+
 
 def test_the_split_command_writes_both_halves(tmp_path, squad_file):
     assert main(["fit", "split", "--source", str(squad_file), "--out", str(tmp_path / "halves")]) == 0

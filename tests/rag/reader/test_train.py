@@ -99,3 +99,12 @@ def test_the_command_line_trains_stops_and_resumes(qa_file: Path, tmp_path: Path
     assert main([*common, "--resume"]) == 0
     card = read_card(out)
     assert card["steps"] == card["planned_steps"] and card["settings"]["batch_size"] == 4
+
+
+def test_a_reader_fine_tuned_from_a_base_starts_with_its_no_answer_model(qa_file: Path, tmp_path: Path) -> None:
+    base = train_reader(settings(qa_file, tmp_path / "base"), progress=False)
+    (base / "no_answer.json").write_text('{"weights": {}, "bias": 0.0, "threshold": 0.5}')
+    tuned = train_reader(settings(qa_file, tmp_path / "tuned", base=base), progress=False)
+    assert (tuned / "no_answer.json").read_text() == (base / "no_answer.json").read_text()
+    assert "refit it" in read_card(tuned)["no_answer"]
+
