@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -53,6 +54,13 @@ async def _session(index: Path, errlog, token: str | None = None) -> AsyncIterat
     async with stdio_client(server, errlog=errlog) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session
+
+
+def _run(scenario) -> None:
+    """Run ``scenario`` in an event loop of its own thread: a session-wide Playwright (the browser tests)
+    keeps one running in the main thread, where anyio would refuse to start another."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(anyio.run, scenario).result()
 
 
 async def _call(session: ClientSession, tool: str, **arguments) -> dict:
@@ -122,7 +130,7 @@ def test_the_tools_answer_search_and_read_with_exact_citations_and_refuse_bad_ar
                     assert f"<= {len(OFFICE['text'])}" in message
                 assert (await _call(session, "get_document", doc_id="office", start=4, end=8))["text"] == "Oslo"
 
-    anyio.run(scenario)
+    _run(scenario)
 
 
 def test_a_key_limits_every_tool_to_what_it_reads_and_a_revoked_key_stops_at_once(index, real_embedder,
@@ -155,7 +163,7 @@ def test_a_key_limits_every_tool_to_what_it_reads_and_a_revoked_key_stops_at_onc
         logged = (tmp_path / "stderr.log").read_text(encoding="utf-8")
         assert hr not in logged and other not in logged
 
-    anyio.run(scenario)
+    _run(scenario)
 
 
 @pytest.mark.parametrize("token", ["rag_" + "x" * 43, ""], ids=["unknown", "empty"])
@@ -188,4 +196,4 @@ def test_text_that_is_not_unicode_is_an_error_result_too(pipeline):
                 assert result.is_error and message in result.content[0].text, result.content
             assert not (await client.call_tool("get_document", {"doc_id": "office"})).is_error
 
-    anyio.run(scenario)
+    _run(scenario)

@@ -17,8 +17,9 @@ from tests.reliability.server import serve
 
 KEY = "walk-key-7f3a9c2e-must-not-leak"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# POST routes that only read. Anything else that is not GET/HEAD is a write and must need the key.
-READS_BY_POST = {"/ask"}
+# POST routes anyone who may read may call: questions, and feedback on their answers (stored beside the
+# index, never changing what it holds). Anything else that is not GET/HEAD is a write and must need the key.
+READS_BY_POST = {"/ask", "/feedback"}
 # Open even when reads need the key: probes for load balancers, the widget's files, the schema.
 ALWAYS_OPEN = {"/healthz", "/readyz", "/", "/widget.js", "/widget.css", "/favicon.svg", "/openapi.json", "/docs",
                "/docs/oauth2-redirect", "/redoc"}
@@ -56,6 +57,8 @@ def _concrete(path: str) -> str:
 def _body_for(method: str, path: str) -> dict:
     if path == "/ask":
         return {"json": {"question": "When do ferries leave?"}}
+    if path == "/feedback":
+        return {"json": {"question": "When do ferries leave?", "verdict": "no_answer"}}
     if method == "POST" and path == "/documents":
         return {"json": {"id": "new", "text": "A new note about tides."}}
     return {}
