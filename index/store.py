@@ -374,10 +374,12 @@ class Store:
         rows = self._query(f"SELECT chunk_id FROM chunks WHERE 1{within} ORDER BY chunk_id", params)
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def count_admitted(self, scope: Scope) -> int:
-        """How many documents ``scope`` admits."""
+    def count_admitted(self, scope: Scope) -> tuple[int, int]:
+        """How many documents, and chunks of them, ``scope`` admits."""
         within, params = self._within(scope)
-        return self._query(f"SELECT count(*) FROM documents d WHERE 1{within}", params)[0][0]
+        rows = self._query(f"SELECT count(*), coalesce(sum((SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)), 0) "
+                           f"FROM documents d WHERE 1{within}", params)
+        return rows[0][0], rows[0][1]
 
     def document(self, doc_id: str, scope: Scope | None = None) -> Document | None:
         within, params = self._within(scope)

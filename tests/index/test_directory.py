@@ -245,3 +245,20 @@ def test_a_deleted_store_is_an_error_not_a_new_empty_index(tmp_path):
     report = fresh.check()
     assert not report.ok and "source of truth" in report.problems[0]
     assert not (tmp_path / "idx" / "store.sqlite").exists()
+
+
+def test_a_document_written_in_another_group_while_a_question_runs_is_never_returned(tmp_path):
+    """A scope admitting every group there is searches without a filter; a document written meanwhile in
+    a group outside it can be found, but its chunks are never returned."""
+    from domain.access import PUBLIC_ONLY
+    from rag import Pipeline
+    from rag.hash_embedder import HashEmbedder
+
+    pipeline = Pipeline.open(tmp_path / "index", embedder=HashEmbedder())
+    pipeline.ingest_record({"id": "pub", "text": "Opening hours are nine to five."})
+    snapshot = pipeline.directory.snapshot(PUBLIC_ONLY)  # every document is public: searches unfiltered
+    pipeline.ingest_record({"id": "memo", "text": "The merger with Acme closes in March.", "groups": ["legal"]})
+    _, found = snapshot.lexical_search("merger Acme March", 10)
+    assert len(found) == 1  # the search saw it...
+    assert snapshot.chunks(found.tolist()) == {}  # ...and nothing of it is returned
+    assert snapshot.stats()["documents"] == 1 and snapshot.document("memo") is None
