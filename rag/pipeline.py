@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import time
@@ -12,23 +11,24 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from domain.access import FilterError, Scope, parse_where
+from domain.access import Scope
 from domain.errors import DocumentError, DocumentNotFoundError, InvalidQuestionError, PermissionDeniedError
 from domain.feedback import Feedback
 from domain.keys import ApiKey, issue_key, token_digest
 from domain.limits import check_doc_id, document_problem, metadata_problem, text_problem
 from domain.modes import SENTENCE_VECTOR_MODES, SentenceVectorMode
-from domain.types import AskResult, Chunk, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
+from domain.types import AskResult, Document, DocumentInfo, ExcludedText, IngestReport, Passage, SkippedFile
 from index import (CheckReport, IndexBackend, IndexSettings, SentenceVectors, StoredChunk, VectorIndexKind,
                    open_index, stored_settings)
 from rag.answer import Answerer, citation_for
 from rag.boilerplate import mark_boilerplate
 from rag.chunking import Chunker, ChunkingConfig
 from rag.embed import Embedder
+from rag.chunk_vectors import embed_chunks
 from rag.feedback import build_feedback
+from rag.labels import content_hash, labelled, same_embedding, where_scope, writable
 from rag.loaders import iter_files, load_bytes, load_file, record_to_document
 from rag.retrieve import Candidate, Retriever, RetrievalMode
-from rag.sentences import split_sentences
 
 __all__ = ["Pipeline", "where_scope", "MAX_QUESTION_CHARS", "MAX_K", "SentenceVectorMode", "SENTENCE_VECTOR_MODES", "DEFAULT_BACKEND",
            "DEFAULT_SENTENCE_VECTORS", "content_hash"]
@@ -44,29 +44,6 @@ INGEST_BATCH_CHARS = 8_000_000
 # What a new index is built with when nothing else is said (README, "Speed": why these).
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_SENTENCE_VECTORS: SentenceVectorMode = "late"
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
-def content_hash(doc: Document) -> str:
-    """What decides whether a re-ingested document changed, in two parts: ``EMBEDDED-LABELS``. The first
-    covers what is embedded and indexed (text, title, exclusions): when only the second changes (groups,
-    metadata), the document is relabelled without being embedded again."""
-    excluded = [[ex.start, ex.end, ex.reason] for ex in doc.excluded]
-    return f"{_digest([doc.text, doc.title, *([excluded] if excluded else [])])}-{_digest([doc.metadata, doc.groups])[:16]}"
-
-
-def _legacy_hash(doc: Document) -> str:
-    """The content hash of versions before groups (one part, metadata included): an index written by one
-    relabels rather than re-embeds a document whose text and metadata are unchanged."""
-    excluded = [[ex.start, ex.end, ex.reason] for ex in doc.excluded]
-    return _digest([doc.text, doc.title, doc.metadata, *([excluded] if excluded else [])])
-
-
-def _same_embedding(stored: str | None, doc: Document, digest: str) -> bool:
-    return stored is not None and (stored.split("-")[0] == digest.split("-")[0] or stored == _legacy_hash(doc))
 
 
 def _excluded_text(doc: Document) -> ExcludedText:
@@ -169,7 +146,7 @@ class Pipeline:
                 report.skipped.append(SkippedFile(str(path), str(exc)))
                 logger.info("skipped %s: %s", path, exc)
                 continue
-            batch.extend(_labelled(doc, groups, metadata) for doc in loaded)
+            batch.extend(labelled(doc, groups, metadata) for doc in loaded)
             report.skipped.extend(bad)
             if len(batch) >= INGEST_BATCH_DOCUMENTS or sum(len(d.text) for d in batch) >= INGEST_BATCH_CHARS:
                 report.merge(self.ingest_documents(batch, keep_boilerplate=keep_boilerplate))
@@ -189,7 +166,7 @@ class Pipeline:
             check_doc_id(doc_id)
         default_id = doc_id or hashlib.sha256(f"upload:{safe_name}".encode()).hexdigest()[:16]
         docs, skipped = load_bytes(data, filename=safe_name, source=f"upload:{safe_name}", doc_id=default_id)
-        report = self.ingest_documents([_labelled(doc, groups, None) for doc in docs], within=within)
+        report = self.ingest_documents([labelled(doc, groups, None) for doc in docs], within=within)
         report.skipped[:0] = skipped
         return report
 
@@ -233,14 +210,14 @@ class Pipeline:
             latest = {doc.doc_id: doc for doc in mark_boilerplate(list(latest.values()))}
         with self.directory.writer() as writer:
             if within is not None:
-                latest = self._within(writer, latest, within, report)
+                latest = writable(writer, latest, within, report)
             known = writer.content_hashes(list(latest))
             todo = []
             for doc in latest.values():
                 digest = content_hash(doc)
                 if known.get(doc.doc_id) == digest:
                     report.unchanged.append(doc.doc_id)
-                elif _same_embedding(known.get(doc.doc_id), doc, digest):
+                elif same_embedding(known.get(doc.doc_id), doc, digest):
                     writer.relabel(doc, digest)
                     report.updated.append(doc.doc_id)
                 else:
@@ -252,7 +229,8 @@ class Pipeline:
                     chunked.append((doc, digest, chunks))
                 else:
                     report.skipped.append(SkippedFile(doc.source, "nothing to index (blank)"))
-            vectors, sentences, sentence_vectors = self._embed([chunks for _, _, chunks in chunked], progress=progress)
+            vectors, sentences, sentence_vectors = embed_chunks(self.embedder, [chunks for _, _, chunks in chunked],
+                                                               self.directory.settings.sentence_vectors, progress=progress)
             for (doc, digest, chunks), chunk_vectors, spans, span_vectors in zip(
                     chunked, vectors, sentences, sentence_vectors, strict=True):
                 removed = writer.put(doc, digest, chunks, chunk_vectors, spans, span_vectors)
@@ -264,66 +242,6 @@ class Pipeline:
             writer.commit()
         report.seconds = time.perf_counter() - started
         return report
-
-    @staticmethod
-    def _within(writer, docs: dict[str, Document], within: frozenset[str], report: IngestReport) -> dict[str, Document]:
-        """The documents a caller who may write ``within`` may write; the others skipped as denied."""
-        stored = writer.stored_groups(list(docs))
-        allowed = {}
-        for doc_id, doc in docs.items():
-            outside = set(doc.groups) - within
-            if outside:
-                reason = f"this key may not write to the groups {', '.join(sorted(outside))}"
-            elif not set(stored.get(doc_id, ())) <= within:
-                reason = "a stored document with this id belongs to groups this key may not write to"
-            else:
-                allowed[doc_id] = doc
-                continue
-            report.skipped.append(SkippedFile(doc.source, reason))
-            report.denied.append(doc_id)
-        return allowed
-
-    def _embed(self, documents: list[list[Chunk]], *, progress: bool):
-        """Vectors for every chunk and every sentence of every chunk, in one batched call.
-
-        Returns, per document: the chunk vectors, each chunk's sentence spans (document offsets),
-        and each chunk's sentence vectors. How sentences are embedded is the index's
-        ``sentence_vectors`` setting: on their own ("separate"; a sentence repeated by chunk overlap
-        is embedded once) or pooled from their chunk's pass ("late").
-        """
-        local = [[split_sentences(chunk.text) for chunk in chunks] for chunks in documents]  # chunk offsets
-        if self.directory.settings.sentence_vectors == "late":
-            vectors, sentence_vectors = self._embed_late(documents, local, progress=progress)
-        else:
-            vectors, sentence_vectors = self._embed_separately(documents, local, progress=progress)
-        spans = [[[(chunk.char_start + a, chunk.char_start + b) for a, b in ranges]
-                  for chunk, ranges in zip(chunks, doc_local, strict=True)]
-                 for chunks, doc_local in zip(documents, local, strict=True)]
-        return vectors, spans, sentence_vectors
-
-    def _embed_separately(self, documents: list[list[Chunk]], local, *, progress: bool):
-        texts: dict[str, int] = {}
-
-        def row(text: str) -> int:
-            return texts.setdefault(text, len(texts))
-
-        plan = [[(row(chunk.text), [row(chunk.text[a:b]) for a, b in ranges])
-                 for chunk, ranges in zip(chunks, doc_local, strict=True)]
-                for chunks, doc_local in zip(documents, local, strict=True)]
-        matrix = self.embedder.encode_documents(list(texts), progress=progress and len(texts) > 64)
-        return ([matrix[[row for row, _ in doc_plan]] for doc_plan in plan],
-                [[matrix[rows] for _, rows in doc_plan] for doc_plan in plan])
-
-    def _embed_late(self, documents: list[list[Chunk]], local, *, progress: bool):
-        texts = [chunk.text for chunks in documents for chunk in chunks]
-        matrix, parts = self.embedder.encode_documents_with_spans(
-            texts, [ranges for doc_local in local for ranges in doc_local], progress=progress and len(texts) > 64)
-        vectors, sentence_vectors, start = [], [], 0
-        for chunks in documents:
-            vectors.append(matrix[start:start + len(chunks)])
-            sentence_vectors.append(parts[start:start + len(chunks)])
-            start += len(chunks)
-        return vectors, sentence_vectors
 
     def delete(self, doc_id: str, *, scope: Scope | None = None, within: frozenset[str] | None = None) -> None:
         """Remove a document from every store.
@@ -480,20 +398,3 @@ class Pipeline:
             answers=answers.answers, passages=passages,
             timings_ms={"retrieve": 0.0, "answer": (t1 - t0) * 1000, "total": (t1 - t0) * 1000})
 
-
-def _labelled(doc: Document, groups: tuple[str, ...] | None, metadata: dict | None) -> Document:
-    """``doc`` in ``groups`` (when given), with ``metadata`` added to its own."""
-    if groups:
-        doc = dataclasses.replace(doc, groups=groups)
-    if metadata:
-        doc = dataclasses.replace(doc, metadata={**doc.metadata, **metadata})
-    return doc
-
-
-def where_scope(where: object, scope: Scope | None = None) -> Scope:
-    """``scope`` (default: everything) narrowed by a ``where`` object. Raises :class:`InvalidQuestionError`."""
-    try:
-        conditions = parse_where(where)
-    except FilterError as exc:
-        raise InvalidQuestionError(f"where: {exc}") from exc
-    return (scope or Scope()).narrowed(conditions)
