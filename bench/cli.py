@@ -18,7 +18,7 @@ __all__ = ["add_arguments", "run_benchmark", "main"]
 
 logger = logging.getLogger(__name__)
 
-SECTIONS = ("ingest", "answer", "http", "writes", "scale")
+SECTIONS = ("ingest", "answer", "http", "writes", "scale", "scale-ask")
 _SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--milvus-index-types", nargs="+", choices=["FLAT", "IVF_SQ8", "HNSW"], metavar="TYPE",
                         help="scale section: only these Milvus index types (default FLAT IVF_SQ8 HNSW)")
     parser.add_argument("--questions", type=int, metavar="N", help="questions per latency run (default 300)")
+    parser.add_argument("--scale-sizes", type=int, nargs="+", metavar="N",
+                        help="scale-ask section: the index sizes in chunks, growing (default 10000 250000 1000000)")
+    parser.add_argument("--train-file", type=Path, default=_SHARED / "train" / "squad-train.json", metavar="FILE",
+                        help="scale-ask section: the SQuAD file whose sentences make the chunks")
     parser.add_argument("--torch-ingest", action="store_true",
                         help="also ingest the SQuAD paragraphs with the torch backend (slow; the old default)")
     parser.add_argument("--skip-squad-ingest", action="store_true",
@@ -227,9 +231,35 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
                                            nprobes=(4, 8, 16) if smoke else (8, 16, 32, 64, 128),
                                            milvus_work=work / "scale-milvus" if with_milvus else None,
                                            milvus_types=tuple(args.milvus_index_types or ()))
+    if "scale-ask" in sections:
+        _scale_ask(args, results, out, work)
     results["targets"] = targets(results)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
+
+
+def _scale_ask(args: argparse.Namespace, results: dict[str, Any], out: Path, work: Path) -> None:
+    from bench import scale_ask
+    from bench.corpus import load_squad
+
+    if not args.train_file.is_file():
+        results["scale_ask"] = {"skipped": f"{args.train_file} not found"}
+        return
+    logger.info("ask as the collection grows")
+    smoke = args.smoke
+
+    def checkpoint(found: dict[str, Any]) -> None:
+        results["scale_ask"] = found
+        _checkpoint(results, out)
+
+    shutil.rmtree(work / "scale-ask", ignore_errors=True)
+    sizes = tuple(args.scale_sizes or ((400, 800) if smoke else (10_000, 250_000, 1_000_000)))
+    results["scale_ask"] = scale_ask.scale_ask_run(
+        work / "scale-ask", sizes=sizes, squad=load_squad(args.squad, limit=12 if smoke else None),
+        train_file=args.train_file, questions=8 if smoke else 40, http_requests=8 if smoke else 100,
+        checkpoint=checkpoint)
+    shutil.rmtree(work / "scale-ask", ignore_errors=True)
+    _checkpoint(results, out)
 
 
 def _answer_on(location: str, questions: list[str], out: Path, *, smoke: bool, workers: int,
@@ -328,6 +358,7 @@ def targets(results: dict[str, Any]) -> list[dict]:
         rows.append(_target("large-collection index memory (ivf-sq8)", row["index_mb"], 1024, higher=False, unit=" MiB"))
         rows.append(_target("large-collection recall@10 (default nprobe)", row["recall"], 0.95, higher=True))
         rows.append(_target("large-collection p50 search", row["p50_ms"], 20, higher=False, unit=" ms"))
+    rows += _scale_ask_targets(results.get("scale_ask", {}).get("sizes", []))
     by_index = results.get("by_index", [])
     local = [r for r in by_index if not r["index"].startswith(("milvus-lite:", "milvus://"))]
     for other in (r for r in by_index if r["index"].startswith(("milvus-lite:", "milvus://"))):
@@ -342,6 +373,26 @@ def targets(results: dict[str, Any]) -> list[dict]:
         best = max(milvus_rows, key=lambda r: (r["index_type"] != "FLAT", r["recall"]))  # the best approximate one
         rows.append(_target(f"Milvus: recall@10 of an approximate index ({best['kind']})", best["recall"], 0.95,
                             higher=True))
+    return rows
+
+
+def _scale_ask_targets(sizes: list[dict[str, Any]]) -> list[dict]:
+    """Issue 28's targets: answering as the collection grows."""
+    if len(sizes) < 2:
+        return []
+    rows = []
+    by_size = {r["chunks"] // 1000: r for r in sizes}  # in thousands, the public paragraphs rounded away
+    first = sizes[0]
+    for r in sizes[1:]:
+        rows.append(_target(f"ask p50 at {r['chunks']:,} vs {first['chunks']:,} chunks",
+                            r["ask"]["p50_ms"] / first["ask"]["p50_ms"], 1.5, higher=False, unit="×"))
+    for thousands, goal in ((250, 15), (1000, 40)):
+        if thousands in by_size:
+            rows.append(_target(f"BM25 p50 at {by_size[thousands]['chunks']:,} chunks",
+                                by_size[thousands]["bm25_50"]["p50_ms"], goal, higher=False, unit=" ms"))
+    last = sizes[-1]
+    rows.append(_target(f"/ask p50 over HTTP at {last['chunks']:,} chunks", last["http_c1"]["p50_ms"], 80,
+                        higher=False, unit=" ms"))
     return rows
 
 

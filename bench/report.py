@@ -140,6 +140,19 @@ def _writes(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _scale_ask(results: dict[str, Any]) -> list[str]:
+    s = results.get("scale_ask")
+    if not s or not s.get("sizes"):
+        return []
+    lines = [f"### ask as the collection grows ({s['embedder']} embedder; {s['data']}; {s['questions']} questions)", ""]
+    lines += _table(["chunks", "ask p50 ms", "ask p95 ms", "BM25 (50) p50 ms", "dense (50) p50 ms", "/ask c=1 p50 ms",
+                     "/ask c=1 p95 ms", "/ask c=8 req/s", "RSS MiB", "on disk MiB", "open s"],
+                    [[r["chunks"], r["ask"]["p50_ms"], r["ask"]["p95_ms"], r["bm25_50"]["p50_ms"], r["dense_50"]["p50_ms"],
+                      r["http_c1"]["p50_ms"], r["http_c1"]["p95_ms"], r["http_c8"]["requests_per_s"], r["rss_mb"],
+                      r["disk_mb"], r["open_s"]] for r in s["sizes"]])
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [f"## rag bench{' --smoke' if results.get('smoke') else ''}", "",
@@ -152,5 +165,5 @@ def render(results: dict[str, Any]) -> str:
     if results.get("model_load_s"):
         lines.append("Model load (s): " + ", ".join(f"{k} {v:.1f}" for k, v in results["model_load_s"].items()))
         lines.append("")
-    lines += _ingest(results) + _compare(results) + _answer(results) + _writes(results) + _scale(results)
+    lines += _ingest(results) + _compare(results) + _answer(results) + _writes(results) + _scale(results) + _scale_ask(results)
     return "\n".join(lines) + "\n"

@@ -20,7 +20,7 @@ SentenceVectorMode = Literal["separate", "late"]
 SENTENCE_VECTOR_MODES: tuple[str, ...] = get_args(SentenceVectorMode)
 
 # The local engine's FAISS index: exact ("flat") or 8-bit inverted lists ("ivf-sq8").
-VectorIndexKind = Literal["flat", "ivf-sq8"]
+VectorIndexKind = Literal["auto", "flat", "ivf-sq8"]
 VECTOR_INDEX_KINDS: tuple[str, ...] = get_args(VectorIndexKind)
 
 # Where an index lives: a local directory, a milvus-lite file, a Milvus server.

@@ -1,7 +1,7 @@
 """Persistence: where an index lives and how it is read and written.
 
-Two engines keep one contract (:mod:`index.backend`): a local directory (a manifest, a SQLite store and
-saved FAISS vectors: :class:`IndexDirectory` and the :class:`Snapshot` it hands out) and Milvus
+Two engines keep one contract (:mod:`index.backend`): a local directory (a manifest, a SQLite store, and
+saved copies of its FAISS vectors and lexical index: :class:`IndexDirectory` and the :class:`Snapshot` it hands out) and Milvus
 (:mod:`index.milvus`). The rest of the system opens an index with :func:`open_index`.
 """
 from __future__ import annotations

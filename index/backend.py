@@ -1,6 +1,6 @@
 """The storage contract everything above ``index/`` uses, and the factory that picks an engine.
 
-Two engines implement it: the local directory (:mod:`index.directory`: SQLite, FTS5, FAISS) and
+Two engines implement it: the local directory (:mod:`index.directory`: SQLite, FAISS, BM25 in memory) and
 Milvus (:mod:`index.milvus`, a server or milvus-lite's embedded file). ``open_index`` reads a
 location string:
 

@@ -4,21 +4,22 @@
 
     INDEX_DIR/
       manifest.json              what the index is built with (model, dimension, chunking, …)
-      store.sqlite (-wal, -shm)  documents, chunks, sentences, vectors and the lexical index:
-                                 the source of truth, and a write's commit point (index.store)
+      store.sqlite (-wal, -shm)  documents, chunks, sentences and vectors: the source of truth,
+                                 and a write's commit point (index.store)
       vectors-<seq>.faiss        a saved copy of the chunk vectors as of write <seq> (index.live)
+      lexical-<seq>.npz          a saved copy of the lexical index as of write <seq> (index.live_lexical)
       .lock                      writers hold an exclusive flock on it
 
 A write is one SQLite transaction (WAL): a crash leaves the state before it or after it, never a
 mix, and readers (threads or other processes) keep answering from the last committed state while
 it runs. Every process keeps its FAISS vectors in memory and brings them up to date from the
-store's record of what changed, so a write costs what it changes, not what the index holds. Every
-so often (after changes worth a quarter of the index, at least 20,000 chunks) the writer saves a
-copy of the vectors so that opening does not replay a long history.
+store's record of what changed, so a write costs what it changes, not what the index holds; the
+lexical index (BM25) is kept in memory the same way. Every so often (after changes worth a quarter
+of the index, at least 20,000 chunks) the writer saves a copy of both so that opening does not
+replay a long history.
 
 An index written by the previous format (``gen-NNNNNN/`` folders, each a full copy) is migrated on
-first open: its current generation's store becomes ``store.sqlite`` with the lexical index built
-in, and the old folders go.
+first open: its current generation's store becomes ``store.sqlite``, and the old folders go.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from domain.errors import IndexCorruptError, IndexMismatchError, IndexStoreError
 from domain.types import Chunk, Document, DocumentInfo
 from index.check import CheckReport, check_index
 from index.live import LiveVectors, saved_copies
+from index.live_lexical import LiveLexical
 from index.manifest import MANIFEST, SCHEMA_VERSION, STORE_FILE, IndexSettings, Manifest, read_manifest, write_manifest
 from index.migrate import migrate_generations
 from index.sentence_table import SentenceVectors
@@ -58,15 +60,16 @@ _SAVE_AFTER_SHARE = 0.25  # … and at least this share of the index
 class Snapshot:
     """Reads of the index as of its last committed write. Safe to share between threads.
 
-    Lexical search and chunk reads see the store's latest commit; dense search sees the vectors
-    as of the last :meth:`IndexDirectory.snapshot` call. A chunk found by one and removed before
-    the other reads it is simply not returned.
+    Chunk reads see the store's latest commit; dense and lexical search see the vectors and the
+    lexical index as of the last :meth:`IndexDirectory.snapshot` call. A chunk found by a search and
+    removed before it is read is simply not returned.
     """
 
-    def __init__(self, settings: IndexSettings, store: Store, live: LiveVectors) -> None:
+    def __init__(self, settings: IndexSettings, store: Store, live: LiveVectors, lexical: LiveLexical) -> None:
         self.settings = settings
         self.store = store
         self._live = live
+        self._lexical = lexical
 
     @property
     def generation(self) -> int:
@@ -81,11 +84,17 @@ class Snapshot:
         return self._live.search(query_vector, k)
 
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.store.lexical(query, k)
+        return self._lexical.search(query, k)
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
         return self._live.sentences(chunk_ids)
+
+    def vector_index(self, *, wait_s: float = 0.0) -> dict:
+        """The vector index this process searches (kind, size; cells and nprobe when approximate), after
+        waiting up to ``wait_s`` for a move to an approximate one that is under way."""
+        self._live.settle(wait_s)
+        return self._live.describe()
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, StoredChunk]:
         return self.store.chunks(chunk_ids)
@@ -177,6 +186,7 @@ class IndexDirectory:
         """The index as of its last committed write, by this process or any other, as ``scope`` sees it."""
         snapshot = self._opened()
         snapshot._live.refresh()
+        snapshot._lexical.refresh()
         if scope is None or scope.unrestricted:
             return snapshot
         # A scope admitting every group there is needs no filter in its searches (ScopedSnapshot).
@@ -203,7 +213,8 @@ class IndexDirectory:
                     except Exception as exc:  # noqa: BLE001 - sqlite3 and OS errors alike: the store is unreadable
                         raise IndexCorruptError(f"cannot read the store of the index in {self.root}: {exc}") from exc
                     live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension)
-                    self._snapshot = Snapshot(self.settings, store, live)
+                    lexical = LiveLexical(self.root, store, k1=self.settings.bm25["k1"], b=self.settings.bm25["b"])
+                    self._snapshot = Snapshot(self.settings, store, live, lexical)
         return self._snapshot
 
     def close(self) -> None:
@@ -230,8 +241,9 @@ class IndexDirectory:
     def writer(self) -> Iterator[Writer]:
         """Exclusive write access; the changes become visible only when ``Writer.commit`` returns."""
         with self._locked():
-            for leftover in self.root.glob(".vectors-*.tmp"):  # a save cut short by a crash
-                leftover.unlink(missing_ok=True)
+            for pattern in (".vectors-*.tmp", ".lexical-*.tmp"):  # a save cut short by a crash
+                for leftover in self.root.glob(pattern):
+                    leftover.unlink(missing_ok=True)
             writer = Writer(self)
             try:
                 yield writer
@@ -239,13 +251,14 @@ class IndexDirectory:
                 writer._abort()
 
     def _after_commit(self) -> None:
-        """Save a copy of the vectors when enough has changed since the last one (write lock held)."""
-        copies = saved_copies(self.root)
+        """Save a copy of the vectors and the lexical index when enough has changed since the last one
+        (write lock held)."""
+        copies = saved_copies(self.root) and saved_copies(self.root, lexical=True)
         reader = self._opened()
         _, _, chunks = reader.store.counts()
         changed = reader.store.changed_since_save() if copies else chunks
         if changed >= max(_SAVE_AFTER_CHANGES, _SAVE_AFTER_SHARE * chunks):
-            reader.store.prune_deleted(through=reader._live.save())
+            reader.store.prune_deleted(through=min(reader._live.save(), reader._lexical.save()))
 
     # ---- checking ----
 
@@ -260,7 +273,7 @@ class IndexDirectory:
         return check_index(self.root, self.settings)
 
     def repair(self) -> CheckReport:
-        """Rebuild the lexical index, the counts and the saved vectors from the documents and chunks."""
+        """Rebuild the counts, the saved vectors and the saved lexical index from the documents and chunks."""
         with self._locked():
             if self.read_manifest() is None:
                 raise IndexStoreError(f"no index at {self.root}")
@@ -270,10 +283,11 @@ class IndexDirectory:
             except Exception as exc:  # noqa: BLE001 - sqlite3 and OS errors alike
                 raise IndexCorruptError(f"cannot repair the index in {self.root}: its store, the source of truth, "
                                         f"cannot be read ({exc}); rebuild it from the original files") from exc
-            for _, path in saved_copies(self.root):
+            for _, path in saved_copies(self.root) + saved_copies(self.root, lexical=True):
                 path.unlink(missing_ok=True)
             live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension)
-            store.prune_deleted(through=live.save())
+            lexical = LiveLexical(self.root, store, k1=self.settings.bm25["k1"], b=self.settings.bm25["b"])
+            store.prune_deleted(through=min(live.save(), lexical.save()))
             store.close()
             self._snapshot = None  # this process reads the repaired state afresh
         return self.check()
@@ -316,7 +330,7 @@ class Writer:
         self._begin()
         removed = self.delete(doc.doc_id) or []
         self.store.put_document(doc, content_hash)
-        ids = self.store.put_chunks(chunks, vectors, title=doc.title)
+        ids = self.store.put_chunks(chunks, vectors)
         for chunk_id, spans, span_vectors in zip(ids, sentences, sentence_vectors, strict=True):
             self.store.put_sentences(chunk_id, spans, span_vectors)
         self.changed = True

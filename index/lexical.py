@@ -1,10 +1,9 @@
-"""Words for lexical search: the question's words for SQLite FTS5 (which stems them itself), and
-stemmed terms for engines whose own analyzer we do not trust to stem (Milvus).
+"""Words for lexical search on engines whose own analyzer we do not trust to stem (Milvus), and the
+stop words every engine leaves out. (The local engine's analysis is :func:`index.lexical_index.analyze`.)
 
-FTS5's ``porter`` tokenizer over ``unicode61`` splits on non-word characters, folds accents and
-stems. milvus-lite's analyzer ignores a ``stemmer`` filter, and a server's analyzers differ by
-version, so the Milvus engine indexes and asks with :func:`stemmed_terms` and lets its analyzer
-only split on spaces: the same terms on milvus-lite and on any server.
+milvus-lite's analyzer ignores a ``stemmer`` filter, and a server's analyzers differ by version, so
+the Milvus engine indexes and asks with :func:`stemmed_terms` and lets its analyzer only split on
+spaces: the same terms on milvus-lite and on any server.
 """
 from __future__ import annotations
 
@@ -12,21 +11,14 @@ import re
 import threading
 import unicodedata
 
-__all__ = ["STOPWORDS", "lexical_query", "stemmed_terms", "lexical_text"]
+__all__ = ["STOPWORDS", "stemmed_terms", "lexical_text"]
 
-# English stop words (those of bm25s, which this index used before FTS5): left out of queries.
+# English stop words (those of bm25s, which this index used before FTS5): never searched for.
 STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
 there these they this to was will with""".split())
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 32
 _local = threading.local()  # a PyStemmer stemmer is not to be shared between threads
-
-
-def lexical_query(question: str) -> str | None:
-    """An FTS5 query matching any of the question's words (stop words left out), or None if it has none."""
-    words = [w for w in _WORD.findall(question.lower()) if w not in STOPWORDS]
-    terms = list(dict.fromkeys(words))[:_MAX_QUERY_TERMS]
-    return " OR ".join(f'"{w}"' for w in terms) or None
 
 
 def _fold(text: str) -> str:
@@ -46,8 +38,8 @@ def stemmed_terms(text: str, *, fold_accents: bool = False) -> list[str]:
 
 
 def lexical_text(text: str, *, query: bool = False) -> str:
-    """``text`` as space-separated stemmed terms, accents folded, as FTS5 would index it; a query keeps
-    each term once (FTS5 scores a term once however often the question repeats it)."""
+    """``text`` as space-separated stemmed terms, accents folded; a query keeps each term once (a term
+    scores once however often the question repeats it)."""
     terms = stemmed_terms(text, fold_accents=True)
     if query:
         terms = list(dict.fromkeys(terms))[:_MAX_QUERY_TERMS]

@@ -17,28 +17,46 @@ import logging
 import os
 import re
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index.manifest import fsync_dir
 from index.sentence_table import SentenceTable, SentenceVectors
 from index.store import Store
-from index.vectors import VectorIndex, create_vector_index, load_vector_index
+from index.vector_switch import RECALL_GOAL, Approximate, build_approximate, needs_rebuild, recall_at_10
+from index.vectors import FaissIndex, IvfSq8Index, VectorIndex, create_vector_index, load_vector_index
 
-__all__ = ["LiveVectors", "saved_copies"]
+__all__ = ["LiveVectors", "saved_copies", "write_copy"]
 
 logger = logging.getLogger(__name__)
 
 _SAVED = re.compile(r"^vectors-(\d{12})\.faiss$")
+_SAVED_LEXICAL = re.compile(r"^lexical-(\d{12})\.npz$")
 _MIN_DEAD = 1_000
 _DEAD_SHARE = 0.01
 
 
-def saved_copies(root: Path) -> list[tuple[int, Path]]:
-    """The saved vector files in ``root``, newest first, with the write number each reflects."""
-    found = [(int(m.group(1)), path) for path in root.iterdir() if (m := _SAVED.match(path.name))]
+def saved_copies(root: Path, *, lexical: bool = False) -> list[tuple[int, Path]]:
+    """The saved vector files (or lexical index files) in ``root``, newest first, with the write number each reflects."""
+    pattern = _SAVED_LEXICAL if lexical else _SAVED
+    found = [(int(m.group(1)), path) for path in root.iterdir() if (m := pattern.match(path.name))]
     return sorted(found, reverse=True)
+
+
+def write_copy(root: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """Write ``root/name`` durably by way of a temporary file renamed into place; returns its path."""
+    final = root / name
+    tmp = root / f".{name}.{os.getpid()}.tmp"
+    write(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    fsync_dir(root)
+    return final
 
 
 class LiveVectors:
@@ -47,6 +65,9 @@ class LiveVectors:
     Removing vectors from a flat FAISS index moves every vector after them (O(index)), so removed
     chunks are first only marked dead and left out of results; they are taken out for real once
     they are 1% of the index (at least 1,000), and before a copy is saved.
+
+    Kind ``auto``: exact until the collection is large, then approximate, built in a background thread
+    and swapped in under the lock once it passes its recall check (:mod:`index.vector_switch`).
     """
 
     def __init__(self, root: Path, store: Store, kind: str, dimension: int) -> None:
@@ -60,6 +81,9 @@ class LiveVectors:
         self._dead: set[int] = set()  # removed chunks still in _vectors
         self.unreadable: list[tuple[Path, str]] = []  # saved copies that failed to load, and why
         self._sentences: SentenceTable | None = None  # flat indexes: loaded on first use
+        self._switching = False  # an approximate index is being built in the background
+        self._retry_at = 0  # auto: a failed switch is tried again past this many vectors
+        self.switched: Approximate | None = None  # auto: what the last switch in this process measured
 
     # ---- keeping up ----
 
@@ -69,6 +93,7 @@ class LiveVectors:
             return
         with self._lock:
             self._catch_up()
+            self._maybe_switch()
 
     def _catch_up(self) -> None:
         if self.seq < 0:
@@ -89,6 +114,47 @@ class LiveVectors:
             self._sentences.drop(changes.deleted_ids)
             self._sentences.add(self._store.sentences(changes.added_ids.tolist(), self._dimension))
         self.seq = changes.seq
+
+    # ---- auto: exact, then approximate ----
+
+    def _maybe_switch(self) -> None:
+        if (self._kind != "auto" or self._switching or len(self._vectors) < self._retry_at
+                or not needs_rebuild(self._vectors)):
+            return
+        self._switching = True
+        threading.Thread(target=self._switch, name="vector-switch", daemon=True).start()
+
+    def _switch(self) -> None:
+        """Build an approximate index from the store's vectors and swap it in (a background thread)."""
+        try:
+            reader = Store(self._store.path, readonly=True)  # its own connection: answers keep theirs meanwhile
+            try:
+                everything = reader.changes_since(-1, self._dimension)  # every stored vector, as of one write
+            finally:
+                reader.close()
+            built_seq, count = everything.seq, len(everything.added_ids)
+            built = build_approximate(everything.added_ids, everything.added_vectors)
+            del everything
+            if built is None:
+                self._retry_at = 2 * count
+                logger.warning("an approximate index over %d vectors missed recall@10 %.2f at every nprobe tried: "
+                               "search stays exact (tried again at %d)", count, RECALL_GOAL, self._retry_at)
+                return
+            with self._lock:  # the built index holds the store as of its read: bring it to the store's now
+                changes = self._store.changes_since(built_seq, self._dimension)
+                if not changes.complete:
+                    return  # removals since then are forgotten: tried again at the next catch-up
+                built.index.delete(changes.deleted_ids)
+                built.index.add(changes.added_ids, changes.added_vectors)
+                self._vectors, self._dead, self._sentences = built.index, set(), None
+                self.seq = changes.seq
+                self.switched = built
+            logger.info("vectors: now %s", built.describe())
+        except Exception:  # noqa: BLE001 - a failed switch leaves exact search serving; never kill the thread silently
+            self._retry_at = 2 * len(self._vectors)
+            logger.exception("building an approximate index failed: search stays exact")
+        finally:
+            self._switching = False
 
     def _compact(self) -> None:
         if self._dead:
@@ -122,13 +188,7 @@ class LiveVectors:
             self._catch_up()
             self._compact()
             seq = self.seq
-            final = self._root / f"vectors-{seq:012d}.faiss"
-            tmp = self._root / f".{final.name}.{os.getpid()}.tmp"
-            self._vectors.save(tmp)
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-            fsync_dir(self._root)
+            write_copy(self._root, f"vectors-{seq:012d}.faiss", self._vectors.save)
         for older, path in saved_copies(self._root):
             if older < seq:
                 path.unlink(missing_ok=True)
@@ -162,6 +222,27 @@ class LiveVectors:
         order = np.argsort(-scores, kind="stable")[:k]
         return scores[order], ids[order]
 
+    def settle(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a background switch to finish; True when none is running."""
+        deadline = time.monotonic() + timeout_s
+        while self._switching and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self._switching
+
+    def describe(self, *, measure_recall: bool = False) -> dict[str, Any]:
+        """The vector index searched now: its kind and size; an approximate one's cells and nprobe, and with
+        ``measure_recall`` its recall@10 against exact search over the store's vectors (reads them all)."""
+        with self._lock:
+            vectors = self._vectors
+            if not isinstance(vectors, IvfSq8Index) or not vectors.trained:
+                return {"kind": "flat", "exact": True, "vectors": len(vectors) - len(self._dead), "setting": self._kind}
+            found: dict[str, Any] = {"kind": "ivf-sq8", "exact": False, "vectors": len(vectors), "setting": self._kind,
+                                     "cells": int(vectors.nlist or 0), "nprobe": int(vectors.nprobe or 0)}
+            if measure_recall:
+                everything = self._store.changes_since(-1, self._dimension)
+                found["recall@10"] = round(recall_at_10(vectors, everything.added_ids, everything.added_vectors), 4)
+        return found
+
     def ids(self) -> np.ndarray:
         with self._lock:
             ids = self._vectors.ids()
@@ -169,7 +250,7 @@ class LiveVectors:
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
-        if self._kind != "flat":  # large collections: not all in memory
+        if not isinstance(self._vectors, FaissIndex):  # large collections: not all in memory
             return self._store.sentences(chunk_ids, self._dimension)
         with self._lock:
             if self._sentences is None:

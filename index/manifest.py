@@ -32,10 +32,10 @@ class IndexSettings:
     dimension: int
     tokenizer: str
     chunking: dict[str, Any]
-    vector_index: str = "flat"
+    vector_index: str = "auto"
     # "separate": each sentence embedded on its own (exact); "late": pooled from its chunk's pass.
     sentence_vectors: str = "separate"
-    # BM25's parameters: SQLite FTS5 ranks with these (k1 = 1.2, b = 0.75), fixed.
+    # BM25's parameters (index.lexical_index; those SQLite FTS5 ranked with before).
     bm25: dict[str, float] = field(default_factory=lambda: {"k1": 1.2, "b": 0.75})
 
 

@@ -2,7 +2,7 @@
 
 Schema 1 kept one full copy of every store per write, in ``gen-NNNNNN/`` folders, with the
 manifest naming the one in force. Migrating copies that generation's ``store.sqlite`` aside, adds
-what schema 2 keeps in it (the FTS5 lexical index, write numbers, counts), renames it into place,
+what schema 2 keeps in it (write numbers, counts), renames it into place,
 and only then rewrites the manifest; the old folders go last. A crash at any point leaves the
 schema-1 manifest in force, and the next open migrates again from the same untouched generation.
 """

@@ -18,7 +18,7 @@ __all__ = ["ScopedSnapshot"]
 
 class ScopedSnapshot:
     """A :class:`Snapshot`'s reads within a scope: searches score only admitted chunks (FAISS with an id
-    selector, FTS5 with the admitted chunks in its query), and nothing outside the scope is returned,
+    selector, the lexical index with a mask of the admitted chunks), and nothing outside the scope is returned,
     counted or shown. Made per question: it finds the admitted chunks once, on first use.
 
     ``search_all``: the scope admitted every document when the snapshot was made (its groups were all
@@ -58,10 +58,8 @@ class ScopedSnapshot:
 
     def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self._search_all:
-            return self._store.lexical(query, k)
-        scores, ids = self._store.lexical(query, k, self.scope)
-        keep = np.isin(ids, self._ids())  # what a write changed since the admitted chunks were read
-        return scores[keep], ids[keep]
+            return self._snapshot.lexical_search(query, k)
+        return self._snapshot._lexical.search(query, k, self._ids())
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         if self._search_all:  # offsets and vectors only: the text comes through chunks(), which checks

@@ -1,15 +1,13 @@
 """The SQLite store: the source of truth of an index, and its commit point.
 
-Documents, chunks (with their vectors), sentences (with theirs) and the lexical index (FTS5, BM25
-ranking, Porter stemming) live in one SQLite file in WAL mode. A write is one transaction: the
-lexical index changes with the chunks, so the two can never disagree, and a crash leaves the last
-committed write or the one before it. Readers in any process keep reading committed data while a
-write is in progress.
+Documents, chunks (with their vectors) and sentences (with theirs) live in one SQLite file in WAL
+mode. A write is one transaction: a crash leaves the last committed write or the one before it.
+Readers in any process keep reading committed data while a write is in progress.
 
 Each committed write gets the next sequence number (``meta.seq``). Chunks carry the number of the
 write that added them and ``deleted_chunks`` remembers, by number, the chunks writes removed: a
-process holding vectors in memory (:mod:`index.live`) brings them up to date by reading only what
-changed since the number it holds.
+process holding vectors or the lexical index in memory (:mod:`index.live`, :mod:`index.live_lexical`)
+brings them up to date by reading only what changed since the number it holds.
 """
 from __future__ import annotations
 
@@ -28,14 +26,14 @@ import numpy as np
 from domain.access import Scope
 from domain.limits import shown_metadata
 from domain.types import Chunk, Document, DocumentInfo, Exclusion
-from index.lexical import lexical_query
-from index.scope_sql import admitted_documents
 from index.store_access import StoreAccess
 from index.store_schema import FEEDBACK, SCHEMA, SCHEMA_2
 
-__all__ = ["Store", "StoredChunk", "Changes"]
+__all__ = ["Store", "StoredChunk", "Changes", "LexicalChanges"]
 
 _SQLITE_MAX = 2**63 - 1
+_BODY = "d.title || char(10) || c.text"  # what lexical search reads of a chunk
+
 
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
@@ -68,6 +66,17 @@ class Changes:
     complete: bool  # False when tombstones older than the asked number have been pruned
 
 
+@dataclass(frozen=True, slots=True)
+class LexicalChanges:
+    """The chunks (with their lexical text) added and removed by the writes after a given number, as of ``seq``."""
+
+    seq: int
+    added_ids: np.ndarray
+    bodies: list[str]
+    deleted_ids: np.ndarray
+    complete: bool
+
+
 class Store(StoreAccess):
     """One SQLite file. Reads may come from any thread; writes come from one writer at a time."""
 
@@ -89,8 +98,10 @@ class Store(StoreAccess):
             # Only a new or older store is written to here: opening a current one takes no write lock,
             # which a long write in another process would hold.
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-            if "chunks_fts" not in tables:
+            if "meta" not in tables:
                 self._create_schema()
+            if "chunks_fts" in tables:  # searched in memory now (index.lexical_index): the FTS5 copy goes
+                self._drop_fts5()
             if "doc_groups" not in tables:
                 self._add_access_tables()
             if "feedback" not in tables:
@@ -110,6 +121,13 @@ class Store(StoreAccess):
                 if column not in self._columns(table):  # a store from an older version
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             self._db.executescript(SCHEMA_2)
+
+    def _drop_fts5(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DROP TABLE IF EXISTS chunks_fts")
+            self._db.execute("DROP VIEW IF EXISTS chunk_bodies")
+            self._db.execute("COMMIT")
 
     def _columns(self, table: str) -> set[str]:
         return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
@@ -156,9 +174,8 @@ class Store(StoreAccess):
         self._put_labels(doc)
         self._deltas[0] += 1
 
-    def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray, *, title: str) -> list[int]:
-        """Insert a document's chunks with their vectors (and into the lexical index, each with
-        ``title``); returns their new chunk ids in order."""
+    def put_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> list[int]:
+        """Insert a document's chunks with their vectors; returns their new chunk ids in order."""
         ids = []
         vectors = np.asarray(vectors, dtype=np.float32)
         for chunk, vector in zip(chunks, vectors, strict=True):
@@ -168,9 +185,7 @@ class Store(StoreAccess):
                 (chunk.doc_id, chunk.ordinal, chunk.char_start, chunk.char_end, chunk.n_tokens,
                  chunk.text, vector.tobytes(), self._seq),
             )
-            chunk_id = int(cursor.lastrowid)
-            self._db.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, f"{title}\n{chunk.text}"))
-            ids.append(chunk_id)
+            ids.append(int(cursor.lastrowid))
         self._deltas[1] += len(ids)
         self._deltas[2] += len(ids)
         return ids
@@ -189,9 +204,6 @@ class Store(StoreAccess):
     def delete_document(self, doc_id: str) -> list[int] | None:
         """Remove a document and its chunks; returns the removed chunk ids, or None if it was not there."""
         removed = [row[0] for row in self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        # The lexical index forgets a row by being told its indexed text: before the rows go.
-        self._db.execute("INSERT INTO chunks_fts (chunks_fts, rowid, body) SELECT 'delete', b.chunk_id, b.body "
-                         "FROM chunk_bodies b JOIN chunks c ON c.chunk_id = b.chunk_id WHERE c.doc_id = ?", (doc_id,))
         self._db.executemany("INSERT OR REPLACE INTO deleted_chunks (chunk_id, seq) VALUES (?, ?)",
                              [(chunk_id, self._seq) for chunk_id in removed])
         self._db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)",
@@ -216,10 +228,9 @@ class Store(StoreAccess):
             self._db.execute("COMMIT")
 
     def rebuild_derived_tables(self) -> None:
-        """Rebuild the lexical index and the counts from the documents and chunks (repair, migration)."""
+        """Recount the documents and chunks (repair, migration)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
             self._db.execute("UPDATE meta SET value = (SELECT count(*) FROM documents) WHERE key = 'documents'")
             self._db.execute("UPDATE meta SET value = (SELECT count(*) FROM chunks) WHERE key = 'chunks'")
             self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq'")
@@ -272,31 +283,22 @@ class Store(StoreAccess):
         """Chunks added or removed since the vectors were last saved."""
         return self._meta("changed_since_save")
 
-    def lexical(self, question: str, k: int, scope: Scope | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The top ``k`` (BM25 scores, chunk ids) for the question's words, best first, among the
-        chunks of the documents ``scope`` admits (scored only when admitted)."""
-        query = lexical_query(question)
-        if query is None or k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        within, params = "", []
-        if scope is not None and not scope.unrestricted:
-            admitted, params = admitted_documents(scope)
-            # "+rowid": a plain filter on each match. Offered to FTS5 as a rowid constraint instead, it made
-            # the search 7x slower (28 ms against 4 ms unfiltered, 10,943 chunks); as a filter, 1.2 ms at 1%.
-            within = f"AND +rowid IN (SELECT chunk_id FROM chunks WHERE doc_id IN ({admitted})) "
-        rows = self._query(f"SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? {within}"
-                           "ORDER BY bm25(chunks_fts) LIMIT ?", (query, *params, min(k, _SQLITE_MAX)))
-        # FTS5's bm25() is negated so that ascending order ranks best first.
-        return (np.array([-r[1] for r in rows], dtype=np.float32), np.array([r[0] for r in rows], dtype=np.int64))
+    def lexical_changes_since(self, seq: int) -> LexicalChanges:
+        """The chunks added (with their lexical text: title, newline, text) and removed after write ``seq``."""
+        with self._reading():
+            now = self._meta("seq")
+            complete = self._meta("pruned_through") <= seq
+            added = self._query(f"SELECT c.chunk_id, {_BODY} FROM chunks c INDEXED BY chunks_by_seq "
+                                "JOIN documents d ON d.doc_id = c.doc_id WHERE c.seq > ? ORDER BY c.chunk_id", (seq,))
+            deleted = self._query("SELECT chunk_id FROM deleted_chunks WHERE seq > ?", (seq,))
+        return LexicalChanges(now, np.array([r[0] for r in added], dtype=np.int64), [r[1] for r in added],
+                              np.array([r[0] for r in deleted], dtype=np.int64), complete)
 
-    def lexical_problem(self) -> str | None:
-        """Why the lexical index disagrees with the chunks, or None if it agrees."""
-        try:
-            with self._lock:
-                self._db.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
-        except sqlite3.DatabaseError as exc:
-            return f"the lexical index disagrees with the stored chunks ({exc})"
-        return None
+    def chunk_bodies(self, *, after: int, through_seq: int, limit: int) -> tuple[np.ndarray, list[str]]:
+        """Up to ``limit`` chunks by id after ``after``, added by writes up to ``through_seq``, with their lexical text."""
+        rows = self._query(f"SELECT c.chunk_id, {_BODY} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                           "WHERE c.chunk_id > ? AND c.seq <= ? ORDER BY c.chunk_id LIMIT ?", (after, through_seq, limit))
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         wanted = list(doc_ids)

@@ -1,5 +1,6 @@
 """The store's tables: those every version wrote (``SCHEMA``) and those of schema 2 (``SCHEMA_2``):
-write numbers, counts, removals by write, and the FTS5 lexical index over ``chunk_bodies``; and those of
+write numbers, counts and removals by write (older stores also had an FTS5 lexical index, dropped
+on opening: lexical search is in memory now, :mod:`index.lexical_index`); and those of
 who may read what (``ACCESS``): each document's groups, what it can be filtered by, and the API keys."""
 from __future__ import annotations
 
@@ -46,11 +47,6 @@ INSERT OR IGNORE INTO meta VALUES ('seq', 0), ('documents', 0), ('chunks', 0), (
     ('changed_since_save', 0);
 CREATE TABLE IF NOT EXISTS deleted_chunks (chunk_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS deleted_by_seq ON deleted_chunks(seq);
-CREATE VIEW IF NOT EXISTS chunk_bodies AS
-    SELECT c.chunk_id AS chunk_id, d.title || char(10) || c.text AS body
-    FROM chunks c JOIN documents d ON d.doc_id = c.doc_id;
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    body, content='chunk_bodies', content_rowid='chunk_id', tokenize='porter unicode61 remove_diacritics 2');
 """
 # Added by schema 3 (and to an older store when it is opened for writing: every document is public).
 # ``doc_fields``: one row per filterable value (domain.access.field_values); kind s/n/b/d, ``listed``

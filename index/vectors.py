@@ -10,6 +10,8 @@ in behind :class:`VectorIndex` without touching the rest. Two kinds, picked by n
   quantized vectors, 1 byte per dimension: about a quarter of the memory and a few percent of
   the work per query, at a recall@10 a little under 1. Exact (flat) until it holds enough vectors
   to train on, so a small collection loses nothing.
+- ``"auto"`` (the default): flat, until :mod:`index.vector_switch` moves it to IVF-SQ8 past a
+  measured size, checking recall at the move.
 """
 from __future__ import annotations
 
@@ -272,8 +274,9 @@ class IvfSq8Index(VectorIndex):
 
 
 def create_vector_index(kind: VectorIndexKind, dimension: int, **options: int) -> VectorIndex:
-    """A new, empty vector index of the given kind; ``options`` go to its class (``nprobe``…)."""
-    if kind == "flat":
+    """A new, empty vector index of the given kind; ``options`` go to its class (``nprobe``…). ``auto``
+    starts exact (:mod:`index.vector_switch` decides when it stops being)."""
+    if kind in ("flat", "auto"):
         return FaissIndex(dimension)
     if kind == "ivf-sq8":
         return IvfSq8Index(dimension, **options)
@@ -281,6 +284,11 @@ def create_vector_index(kind: VectorIndexKind, dimension: int, **options: int) -
 
 
 def load_vector_index(kind: VectorIndexKind, path: Path) -> VectorIndex:
+    if kind == "auto":  # whichever it had become when saved
+        index = faiss.read_index(str(path))
+        if isinstance(index, faiss.IndexIVFScalarQuantizer):
+            return IvfSq8Index(index.d, _index=index)
+        return FaissIndex(index.d, _index=index)
     if kind == "flat":
         return FaissIndex.load(path)
     if kind == "ivf-sq8":

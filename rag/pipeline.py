@@ -73,7 +73,7 @@ class Pipeline:
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str], *, embedder: Embedder | None = None,
              model_dir: str | os.PathLike[str] | None = None, backend: str | None = None,
-             chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "flat",
+             chunking: ChunkingConfig | None = None, vector_index: VectorIndexKind = "auto",
              sentence_vectors: SentenceVectorMode | None = None, create: bool = True,
              reader_dir: str | os.PathLike[str] | None = None, **options: float) -> Pipeline:
         """Open (or create) the index at ``index_dir``.
@@ -85,8 +85,9 @@ class Pipeline:
             backend: ``"onnx"``, ``"onnx-int8"`` or ``"torch"``; default: the one that computes the
                 vectors the existing index holds (:data:`DEFAULT_BACKEND` for a new index).
             chunking: for a new index; an existing index keeps the chunking it was built with.
-            vector_index: for a new index: ``"flat"`` (exact) or ``"ivf-sq8"`` (large collections);
-                an existing index keeps its own.
+            vector_index: for a new index: ``"auto"`` (exact, then approximate past a size, checked:
+                :mod:`index.vector_switch`), ``"flat"`` (always exact) or ``"ivf-sq8"`` (approximate
+                from 50,000 vectors); an existing index keeps its own.
             sentence_vectors: for a new index: ``"late"`` (the default) pools each sentence's vector
                 from its chunk's forward pass; ``"separate"`` embeds every sentence again on its own,
                 about twice the embedding work for slightly more precise sentence scores (README,

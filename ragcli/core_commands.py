@@ -159,12 +159,23 @@ def cmd_check(args: argparse.Namespace) -> int:
         state = "consistent" if report.ok else "INCONSISTENT"
         print(f"{args.index}: {state} (write {report.generation}, {report.documents} documents, "
               f"{report.chunks} chunks)")
+        if report.vectors:
+            print(f"  vectors: {_describe_vectors(report.vectors)}")
         for problem in report.problems:
             print(f"  - {problem}")
         if not report.ok and not args.repair:
-            print("run `rag check --repair` to rebuild the lexical index, the counts and the vectors from the "
+            print("run `rag check --repair` to rebuild the counts, the vectors and the lexical index from the "
                   "stored documents and chunks")
     return 0 if report.ok else 1
+
+
+def _describe_vectors(vectors: dict) -> str:
+    if vectors["exact"]:
+        note = " (switches to ivf-sq8 past a size, checked)" if vectors.get("setting") == "auto" else ""
+        return f"flat, exact, {vectors['vectors']:,} vectors{note}"
+    recall = f", recall@10 {vectors['recall@10']:.3f} against exact search" if "recall@10" in vectors else ""
+    return (f"{vectors['kind']}, approximate, {vectors['vectors']:,} vectors in {vectors['cells']:,} cells, "
+            f"nprobe {vectors['nprobe']}{recall}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

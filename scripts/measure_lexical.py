@@ -1,4 +1,4 @@
-"""Lexical search alone on the public split: SQLite FTS5 (the local engine) against Milvus BM25 over
+"""Lexical search alone on the public split: the local engine (BM25 in memory) against Milvus BM25 over
 the same chunks, with the analyzer the Milvus engine used before (Milvus's own stemming and stop
 words) and the one it uses now (terms stemmed in the client, `index.lexical.lexical_text`).
 
@@ -53,7 +53,7 @@ def main() -> int:
                   for c in snapshot.document_chunks(d.doc_id)]
         doc_of = {chunk_id: doc_id for chunk_id, doc_id, _ in chunks}
         print(f"{len(examples)} answerable questions, {len(chunks)} chunks")
-        print(f"SQLite FTS5 (local engine):              {_score(examples, doc_of, lambda q: snapshot.lexical_search(q, 50)[1].tolist())}")
+        print(f"local engine (BM25 in memory):           {_score(examples, doc_of, lambda q: snapshot.lexical_search(q, 50)[1].tolist())}")
         client = MilvusClient(str(work / "milvus.db"))
         variants = {"Milvus, its own stemmer and stop words": (_MILVUS_STEMMING, False),
                     "Milvus, terms stemmed in the client":    (_SPLIT_ONLY, True)}

@@ -24,7 +24,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_writes_machine_details_and_every_section(smoke):
     assert smoke["smoke"] is True
     assert smoke["machine"]["cores"] and smoke["machine"]["cpu"]
-    assert {"ingest", "answer", "http", "writes", "scale", "footprint", "targets"} <= set(smoke)
+    assert {"ingest", "answer", "http", "writes", "scale", "scale_ask", "footprint", "targets"} <= set(smoke)
 
 
 def test_ingest_counts_chunks_and_reingest_embeds_nothing(smoke):
@@ -102,3 +102,14 @@ def test_existing_indexes_are_measured_back_to_back(tmp_path):
         assert all(run["errors"] == 0 and run["requests"] > 0 for run in found["http"]["runs"])
     [compared] = [t for t in results["targets"] if "minus local" in t["target"]]
     assert compared["value"] is not None
+
+
+def test_scale_ask_grows_one_index_and_measures_answering_at_each_size(smoke):
+    found = smoke["scale_ask"]
+    sizes = found["sizes"]
+    assert [r["chunks"] >= goal for r, goal in zip(sizes, (400, 800), strict=True)] == [True, True]
+    for row in sizes:
+        assert row["ask"]["n"] == found["questions"] and row["bm25_50"]["p50_ms"] > 0 and row["dense_50"]["n"]
+        assert row["http_c1"]["errors"] == row["http_c8"]["errors"] == 0 and row["http_c1"]["p50_ms"] > 0
+        assert row["disk_mb"] > 0 and row["rss_mb"] > 0
+    assert any(t["target"].startswith("BM25 p50") or t["target"].startswith("ask p50 at") for t in smoke["targets"])

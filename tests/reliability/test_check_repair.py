@@ -53,8 +53,20 @@ def _sql(root: Path, *statements: str) -> None:
     db.close()
 
 
-def _damage_lexical_row_lost(root: Path) -> None:
-    _sql(root, "INSERT INTO chunks_fts (chunks_fts, rowid, body) SELECT 'delete', chunk_id, body FROM chunk_bodies LIMIT 1")
+def _damage_saved_lexical_missing_a_chunk(root: Path) -> None:
+    from index.lexical_index import LexicalIndex
+
+    _saved_copy(root)
+    [path] = root.glob("lexical-*.npz")
+    lexical = LexicalIndex.load(path)
+    lexical.remove(lexical.chunk_ids()[:1])
+    lexical.save(path)
+
+
+def _damage_saved_lexical_truncated(root: Path) -> None:
+    _saved_copy(root)
+    [path] = root.glob("lexical-*.npz")
+    path.write_bytes(path.read_bytes()[:100])
 
 
 def _damage_counts(root: Path) -> None:
@@ -64,7 +76,8 @@ def _damage_counts(root: Path) -> None:
 @pytest.mark.parametrize(("damage", "expected"), [
     (_damage_saved_vectors_truncated, "cannot be read"),
     (_damage_saved_vectors_missing_a_chunk, "the vectors lack 1 stored chunks"),
-    (_damage_lexical_row_lost, "lexical index disagrees"),
+    (_damage_saved_lexical_missing_a_chunk, "the lexical index lacks 1 stored chunks"),
+    (_damage_saved_lexical_truncated, "the saved lexical index lexical-"),
     (_damage_counts, "the store counts 5 documents"),
 ])
 def test_check_reports_damage_and_repair_rebuilds_from_the_store(tmp_path, damage, expected):
@@ -83,14 +96,14 @@ def test_check_reports_damage_and_repair_rebuilds_from_the_store(tmp_path, damag
     assert sorted(d.doc_id for d in reopened.documents()) == sorted(TEXTS)
     result = reopened.ask("When do ferries leave for the islands?")
     assert result.passages and result.passages[0].citation.doc_id == "harbour"
-    assert len(list(root.glob("vectors-*.faiss"))) == 1
+    assert len(list(root.glob("vectors-*.faiss"))) == len(list(root.glob("lexical-*.npz"))) == 1
 
 
 def test_check_sees_damage_on_disk_even_when_a_snapshot_is_cached(tmp_path):
     root = tmp_path / "index"
     pipeline = _build(root)
     assert pipeline.check().ok
-    _damage_lexical_row_lost(root)
+    _damage_saved_lexical_missing_a_chunk(root)
     assert not pipeline.check().ok
 
 
