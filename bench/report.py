@@ -144,7 +144,7 @@ def _scale_ask(results: dict[str, Any]) -> list[str]:
     s = results.get("scale_ask")
     if not s or not s.get("sizes"):
         return []
-    lines = [f"### ask as the collection grows ({s['embedder']} embedder; {s['data']}; {s['questions']} questions)", ""]
+    lines = [f"### ask as the collection grows ({s['embedder']}; {s['data']}; {s['questions']} questions)", ""]
     lines += _table(["chunks", "ask p50 ms", "ask p95 ms", "BM25 (50) p50 ms", "dense (50) p50 ms", "/ask c=1 p50 ms",
                      "/ask c=1 p95 ms", "/ask c=8 req/s", "RSS MiB", "on disk MiB", "open s"],
                     [[r["chunks"], r["ask"]["p50_ms"], r["ask"]["p95_ms"], r["bm25_50"]["p50_ms"], r["dense_50"]["p50_ms"],

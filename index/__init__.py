@@ -14,6 +14,7 @@ from index.manifest import IndexSettings, Manifest
 from index.milvus import MilvusIndex, milvus_client
 from index.sentence_table import SentenceVectors
 from index.store import StoredChunk
+from index.vector_switch import build_approximate
 from index.vectors import VECTOR_INDEX_KINDS, FaissIndex, VectorIndex, VectorIndexKind, create_vector_index
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "StoredChunk",
     "VectorIndex",
     "Writer",
+    "build_approximate",
     "create_vector_index",
     "is_milvus",
     "milvus_client",

@@ -59,7 +59,7 @@ def check_index(root: Path, settings: IndexSettings) -> CheckReport:
     for saved_seq, path in saved_copies(root)[:1] + saved_copies(root, lexical=True)[:1]:
         if saved_seq > seq:
             problems.append(f"the saved copy {path.name} is newer than the store's last write ({seq})")
-    live = LiveVectors(root, store, settings.vector_index, settings.dimension)
+    live = LiveVectors(root, store, settings.vector_index, settings.dimension, may_switch=False)
     vectors = None
     try:
         live.refresh()  # loads the newest usable copy once, noting any it could not read

@@ -285,7 +285,7 @@ class IndexDirectory:
                                         f"cannot be read ({exc}); rebuild it from the original files") from exc
             for _, path in saved_copies(self.root) + saved_copies(self.root, lexical=True):
                 path.unlink(missing_ok=True)
-            live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension)
+            live = LiveVectors(self.root, store, self.settings.vector_index, self.settings.dimension, may_switch=False)
             lexical = LiveLexical(self.root, store, k1=self.settings.bm25["k1"], b=self.settings.bm25["b"])
             store.prune_deleted(through=min(live.save(), lexical.save()))
             store.close()

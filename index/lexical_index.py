@@ -14,6 +14,11 @@ Scoring is FTS5's: for each query term t with document frequency n(t) among N li
 ``idf = ln((N - n + 0.5) / (n + 0.5))`` (1e-6 when not positive) and a chunk scores
 ``sum idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))``, its length counting every
 token (stop words too), only terms other than stop words indexed.
+
+Every posting of the question's terms is scored, in numpy, and only then the best k are picked. A
+top-k algorithm that skips postings (MaxScore, vectorised and exact) was built and measured first: at
+250k chunks and k = 50 it took 12.7 ms p50 against 5.2 ms for this, because the 50th-best score is low
+and the terms' score bounds loose, so it still looked thousands of candidates up in every list.
 """
 from __future__ import annotations
 
@@ -87,14 +92,15 @@ class _Segment:
         """From one (term, slot) pair per token occurrence."""
         keys = (term_ids.astype(np.int64) << 32) | slots.astype(np.int64)
         keys, counts = np.unique(keys, return_counts=True)
-        return _Segment._from_keys(keys, np.minimum(counts, 65535).astype(np.uint16))
+        return _Segment.from_keys(keys, np.minimum(counts, 65535).astype(np.uint16))
 
     @staticmethod
-    def _from_keys(keys: np.ndarray, counts: np.ndarray) -> _Segment:
-        terms_all = (keys >> 32).astype(np.int32)
-        terms, first = np.unique(terms_all, return_index=True)
-        starts = np.append(first, len(keys)).astype(np.int64)
-        return _Segment(terms, starts, (keys & 0xFFFFFFFF).astype(np.int32), counts)
+    def from_keys(keys: np.ndarray, counts: np.ndarray) -> _Segment:
+        """From ascending (term << 32 | slot) keys with their counts."""
+        terms_all = (keys >> 32).astype(np.int32)  # ascending, as the keys are
+        first = np.flatnonzero(np.diff(terms_all, prepend=-1))
+        return _Segment(terms_all[first], np.append(first, len(keys)).astype(np.int64),
+                        (keys & 0xFFFFFFFF).astype(np.int32), counts)
 
     def keys(self) -> np.ndarray:
         lengths = np.diff(self.starts)
@@ -109,8 +115,16 @@ class _Segment:
         live = keep[slots]
         keys, counts, slots = keys[live], counts[live], slots[live]
         keys = ((keys >> 32) << 32) | new_slot[slots].astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        return _Segment._from_keys(keys[order], counts[order])
+        order = np.argsort(keys, kind="stable")  # sorted runs, one per segment: a merge, not a full sort
+        return _Segment.from_keys(keys[order], counts[order])
+
+
+@dataclass(frozen=True)
+class _Term:
+    """A question term's postings (one part per segment) and its IDF."""
+
+    parts: list[tuple[np.ndarray, np.ndarray]]
+    idf: float
 
 
 class LexicalIndex:
@@ -147,9 +161,9 @@ class LexicalIndex:
             term_ids.extend(vocab.setdefault(t, len(vocab)) for t in terms)
         first = len(self._chunk_ids)
         slots = np.repeat(np.arange(first, first + len(bodies), dtype=np.int64), per_chunk)
-        self._segments.append(_Segment.build(np.array(term_ids, dtype=np.int64), slots))
         self._chunk_ids = np.concatenate([self._chunk_ids, chunk_ids])
         self._lengths = np.concatenate([self._lengths, lengths])
+        self._segments.append(_Segment.build(np.array(term_ids, dtype=np.int64), slots))
         self._alive = np.concatenate([self._alive, np.ones(len(bodies), dtype=bool)])
         self._live += len(bodies)
         self._live_tokens += int(lengths.sum())
@@ -194,55 +208,61 @@ class LexicalIndex:
         empty = (np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64))
         if k <= 0 or not self._live:
             return empty
-        mask = self._alive
+        dead = self._live < len(self._alive)
+        admitted = self._alive if dead else None
         if allowed is not None:
-            mask = np.zeros(len(self._alive), dtype=bool)
-            mask[self._slots_of(np.asarray(allowed, dtype=np.int64))] = True
-            mask &= self._alive
-        n, average = self._live, self._live_tokens / self._live
-        k1, b = self.k1, self.b
-        all_slots, all_scores = [], []
-        for term in dict.fromkeys(terms):
-            postings = self._postings(term)
-            if postings is None:
-                continue
-            slots, counts = postings
-            live = self._alive[slots]
-            df = int(np.count_nonzero(live))
-            if df == 0:
-                continue
-            idf = math.log((n - df + 0.5) / (df + 0.5))
-            idf = idf if idf > 0 else 1e-6
-            if allowed is not None:
-                live = mask[slots]
-            slots, tf = slots[live], counts[live].astype(np.float64)
-            norm = k1 * (1 - b + b * self._lengths[slots] / average)
-            all_slots.append(slots)
-            all_scores.append(idf * tf * (k1 + 1) / (tf + norm))
-        if not all_slots:
+            admitted = np.zeros(len(self._alive), dtype=bool)
+            admitted[self._slots_of(np.asarray(allowed, dtype=np.int64))] = True
+            admitted &= self._alive
+        average = self._live_tokens / self._live
+        found = [t for term in dict.fromkeys(terms) if (t := self._term(term, dead, average)) is not None]
+        if not found:
             return empty
-        slots = np.concatenate(all_slots)
+        slots, scores = self._best(found, k, admitted, average)
         if not len(slots):
             return empty
-        touched, inverse = np.unique(slots, return_inverse=True)
-        totals = np.bincount(inverse, weights=np.concatenate(all_scores))
-        if len(totals) > k:
-            top = np.argpartition(-totals, k - 1)[:k]
-        else:
-            top = np.arange(len(totals))
-        top = top[np.lexsort((touched[top], -totals[top]))]  # best first; ties by chunk id, as FTS5 returns them
-        return totals[top].astype(np.float32), self._chunk_ids[touched[top]]
+        order = np.lexsort((slots, -np.round(scores, 9)))[:k]  # best first; ties by chunk id, as FTS5 returns them
+        return scores[order].astype(np.float32), self._chunk_ids[slots[order]]
 
-    def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    def _term(self, term: str, dead: bool, average: float) -> _Term | None:
         term_id = self._vocab.get(term)
         if term_id is None:
             return None
         found = [p for s in self._segments if (p := s.postings(term_id)) is not None]
-        if not found:
+        df = sum(int(np.count_nonzero(self._alive[p[0]])) if dead else len(p[0]) for p in found)
+        if df == 0:
             return None
-        if len(found) == 1:
-            return found[0]
-        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+        idf = math.log((self._live - df + 0.5) / (df + 0.5))
+        idf = idf if idf > 0 else 1e-6
+        return _Term(found, idf)
+
+    def _contribution(self, term: _Term, counts: np.ndarray, slots: np.ndarray, average: float) -> np.ndarray:
+        k1, b = self.k1, self.b
+        tf = counts.astype(np.float64)
+        return term.idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * self._lengths[slots] / average))
+
+    def _best(self, terms: list[_Term], k: int, admitted: np.ndarray | None, average: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """At least the ``k`` best slots (fewer if fewer match), with their scores: every admitted posting
+        of the question's terms scored and summed per slot (see the module docstring for why not MaxScore)."""
+        all_slots, all_scores = [], []
+        for term in terms:
+            for part_slots, part_counts in term.parts:
+                if admitted is not None:
+                    keep = admitted[part_slots]
+                    part_slots, part_counts = part_slots[keep], part_counts[keep]
+                all_slots.append(part_slots)
+                all_scores.append(self._contribution(term, part_counts, part_slots, average))
+        slots = np.concatenate(all_slots)
+        if not len(slots):
+            return slots, np.zeros(0)
+        totals = np.bincount(slots, weights=np.concatenate(all_scores))
+        # A slot has at most one posting per term, so the best k x terms postings by their slot's total
+        # hold the k best slots: no pass over every slot, no sort of every posting.
+        reach = k * len(terms)
+        candidates = slots[np.argpartition(-totals[slots], reach - 1)[:reach]] if reach < len(slots) else slots
+        best = np.unique(candidates)
+        return best, totals[best]
 
     def chunk_ids(self) -> np.ndarray:
         return self._chunk_ids[self._alive]

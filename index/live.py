@@ -70,7 +70,7 @@ class LiveVectors:
     and swapped in under the lock once it passes its recall check (:mod:`index.vector_switch`).
     """
 
-    def __init__(self, root: Path, store: Store, kind: str, dimension: int) -> None:
+    def __init__(self, root: Path, store: Store, kind: str, dimension: int, *, may_switch: bool = True) -> None:
         self._root = root
         self._store = store
         self._kind = kind
@@ -81,6 +81,7 @@ class LiveVectors:
         self._dead: set[int] = set()  # removed chunks still in _vectors
         self.unreadable: list[tuple[Path, str]] = []  # saved copies that failed to load, and why
         self._sentences: SentenceTable | None = None  # flat indexes: loaded on first use
+        self._may_switch = may_switch  # False: a short-lived reader (a check) that never builds one
         self._switching = False  # an approximate index is being built in the background
         self._retry_at = 0  # auto: a failed switch is tried again past this many vectors
         self.switched: Approximate | None = None  # auto: what the last switch in this process measured
@@ -118,7 +119,7 @@ class LiveVectors:
     # ---- auto: exact, then approximate ----
 
     def _maybe_switch(self) -> None:
-        if (self._kind != "auto" or self._switching or len(self._vectors) < self._retry_at
+        if (self._kind != "auto" or not self._may_switch or self._switching or len(self._vectors) < self._retry_at
                 or not needs_rebuild(self._vectors)):
             return
         self._switching = True
@@ -250,7 +251,8 @@ class LiveVectors:
 
     def sentences(self, chunk_ids: list[int]) -> SentenceVectors:
         """For each chunk id: its sentences' document offsets and their vectors."""
-        if not isinstance(self._vectors, FaissIndex):  # large collections: not all in memory
+        large = not isinstance(self._vectors, FaissIndex) or (self._kind == "auto" and needs_rebuild(self._vectors))
+        if large:  # large collections (or about to be approximate): not all in memory
             return self._store.sentences(chunk_ids, self._dimension)
         with self._lock:
             if self._sentences is None:

@@ -15,9 +15,8 @@ import time
 
 import numpy as np
 
-from bench.scale import synthetic_vectors
-from index.vector_switch import build_approximate
-from index.vectors import FaissIndex
+from bench import synthetic_vectors
+from index import FaissIndex, build_approximate
 
 
 def _p50(index, queries: np.ndarray) -> float:

@@ -128,6 +128,8 @@ def test_a_process_behind_a_pruning_starts_again_from_the_saved_copy(tmp_path, m
     assert not behind._opened().store.changes_since(1, 4).complete  # write 1 to 5 cannot be replayed
     ids = behind.snapshot()._live.ids().tolist()
     assert sorted(ids) == sorted(directory.snapshot()._live.ids().tolist()) and len(ids) == 3
+    assert sorted(behind.snapshot()._lexical.ids().tolist()) == sorted(ids)  # the lexical index too
+    assert behind.snapshot().lexical_search("alpha", 5)[1].tolist() == []
 
 
 def test_check_finds_disagreement_and_repair_fixes_it(tmp_path):

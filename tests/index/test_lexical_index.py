@@ -1,6 +1,7 @@
 """The in-memory lexical index ranks and scores as SQLite FTS5's bm25() did, through every change."""
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 
@@ -104,3 +105,35 @@ def test_ids_must_grow_and_an_empty_index_finds_nothing():
         index.add(np.array([4]), ["ferry three"])
     assert index.search(["ferri"], 0)[1].tolist() == []
     assert sorted(index.search(["ferri"], 5)[1].tolist()) == [3, 5]
+
+
+def test_the_top_k_are_the_best_of_every_matching_chunk():
+    """Only the best postings' slots are kept as candidates: the top k are still the best of every chunk
+    that matches, on Zipf-distributed words (a few very common ones, many rare), with removals and
+    allowed subsets, against scores computed one chunk at a time."""
+    rng = random.Random(5)
+    vocabulary = [f"w{i}" for i in range(400)]
+    weights = [1 / (rank + 1) for rank in range(400)]
+    bodies = {i: " ".join(rng.choices(vocabulary, weights, k=rng.randint(5, 60))) for i in range(1, 3_001)}
+    index = LexicalIndex()
+    for start in range(1, 3_001, 500):
+        index.add(np.arange(start, start + 500), [bodies[i] for i in range(start, start + 500)])
+    removed = set(rng.sample(sorted(bodies), 200))
+    index.remove(np.array(sorted(removed)))
+    live = {i: analyze(text) for i, text in bodies.items() if i not in removed}
+    average = sum(n for _, n in live.values()) / len(live)
+    for trial in range(60):
+        terms = query_terms(" ".join(rng.choices(vocabulary, weights, k=rng.randint(1, 8))))
+        k = rng.choice([1, 5, 10, 50])
+        allowed = sorted(rng.sample(sorted(bodies), 300)) if trial % 3 == 0 else None
+        scores, ids = index.search(terms, k, None if allowed is None else np.array(allowed))
+        df = {t: sum(t in words for words, _ in live.values()) for t in terms}
+        expected = []
+        for i, (words, length) in live.items():
+            if allowed is not None and i not in allowed:
+                continue
+            score = sum(max(math.log((len(live) - df[t] + 0.5) / (df[t] + 0.5)), 1e-6) * words.count(t) * 2.2
+                        / (words.count(t) + 1.2 * (0.25 + 0.75 * length / average)) for t in terms if t in words)
+            if score:
+                expected.append(score)
+        assert np.allclose(scores, sorted(expected, reverse=True)[:k]), (terms, k)

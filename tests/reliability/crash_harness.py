@@ -41,7 +41,10 @@ KILL_POINTS: tuple[tuple[str, str], ...] = (
     ("E sqlite-commit", ""),          # committed; the vectors in memory and on disk not yet touched
     ("B catch-up", "catch-up"),
     ("B save-vectors", "save-vectors"),
-    ("E save-vectors", ""),           # a new copy saved, the removals it holds not yet pruned
+    ("E save-vectors", ""),           # a copy of the vectors saved, not yet one of the lexical index
+    ("B catch-up-lexical", "catch-up-lexical"),
+    ("B save-lexical", "save-lexical"),
+    ("E save-lexical", ""),           # both copies saved, the removals they hold not yet pruned
     ("B prune", "prune"),
     ("random", ""),
 )
@@ -139,6 +142,7 @@ def worker(index_dir: str, start: int, embed_delay: float) -> None:
     import index.directory
     from index.directory import Writer
     from index.live import LiveVectors
+    from index.live_lexical import LiveLexical
     from index.milvus_writer import MilvusWriter
     from index.store import Store
     from rag import Pipeline
@@ -160,6 +164,7 @@ def worker(index_dir: str, start: int, embed_delay: float) -> None:
     index.directory._SAVE_AFTER_SHARE = 0.0
     for owner, name, phase in ((Writer, "put", "store-write"), (Store, "commit", "sqlite-commit"),
                                (LiveVectors, "_catch_up", "catch-up"), (LiveVectors, "save", "save-vectors"),
+                               (LiveLexical, "_catch_up", "catch-up-lexical"), (LiveLexical, "save", "save-lexical"),
                                (Store, "prune_deleted", "prune"), (MilvusWriter, "put", "store-write"),
                                (MilvusWriter, "commit", "milvus-commit")):
         _instrument(owner, name, phase)
