@@ -376,15 +376,21 @@ def targets(results: dict[str, Any]) -> list[dict]:
     return rows
 
 
+def _thousands(chunks: int) -> int:
+    """A grown index's size as asked for, in thousands: documents of two chunks overshoot it a little."""
+    return round(chunks / 10_000) * 10
+
+
 def _scale_ask_targets(sizes: list[dict[str, Any]]) -> list[dict]:
     """Issue 28's targets: answering as the collection grows."""
     if len(sizes) < 2:
         return []
     rows = []
-    by_size = {r["chunks"] // 1000: r for r in sizes}  # in thousands, the public paragraphs rounded away
+    by_size = {_thousands(r["chunks"]): r for r in sizes}
     first = sizes[0]
-    for r in sizes[1:]:
-        rows.append(_target(f"ask p50 at {r['chunks']:,} vs {first['chunks']:,} chunks",
+    for r in sizes[1:]:  # the goal is the 250k one's; others are shown against the same bar
+        label = "" if _thousands(r["chunks"]) == 250 else "(diagnostic) "
+        rows.append(_target(f"{label}ask p50 at {r['chunks']:,} vs {first['chunks']:,} chunks",
                             r["ask"]["p50_ms"] / first["ask"]["p50_ms"], 1.5, higher=False, unit="×"))
     for thousands, goal in ((250, 15), (1000, 40)):
         if thousands in by_size:

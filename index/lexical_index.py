@@ -167,8 +167,8 @@ class LexicalIndex:
         self._alive = np.concatenate([self._alive, np.ones(len(bodies), dtype=bool)])
         self._live += len(bodies)
         self._live_tokens += int(lengths.sum())
-        if len(self._segments) > _MERGE_SEGMENTS:
-            self._merge(self._segments[1:] if self._segments[0].size > 4 * sum(s.size for s in self._segments[1:])
+        if len(self._segments) > _MERGE_SEGMENTS:  # the small ones into one; all into one when they outgrow the first
+            self._merge(self._segments[1:] if self._segments[0].size > sum(s.size for s in self._segments[1:])
                         else self._segments)
 
     def remove(self, chunk_ids: np.ndarray) -> None:

@@ -222,8 +222,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("doc_id", help="the document id (as `rag list` shows it)")
     p.set_defaults(handler=cmd_delete)
 
-    p = commands.add_parser("check", help="verify that the manifest, store, FAISS and BM25 agree")
+    p = commands.add_parser("check", help="verify that the manifest, store, FAISS and BM25 agree, and say which vector index is live")
     p.add_argument("--repair", action="store_true",
-                   help="rebuild the lexical index, the counts and the saved vectors from the stored chunks")
+                   help="rebuild the counts and the saved vectors and lexical index from the stored chunks")
     p.add_argument("--json", action="store_true", help="print the check report as JSON")
     p.set_defaults(handler=cmd_check)

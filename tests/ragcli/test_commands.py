@@ -55,6 +55,9 @@ def test_delete_then_check_and_the_errors_for_what_is_not_there(index, capsys):
     assert _run(capsys, "--index", index, "delete", doc_id)[0] == 0
     code, out, _ = _run(capsys, "--index", index, "check", "--json")
     assert code == 0 and json.loads(out)["ok"] and json.loads(out)["documents"] == 1
+    assert json.loads(out)["vectors"]["kind"] == "flat" and json.loads(out)["vectors"]["setting"] == "auto"
+    code, out, _ = _run(capsys, "--index", index, "check")
+    assert code == 0 and "vectors: flat, exact" in out and "switches to ivf-sq8 past a size" in out
     code, _, err = _run(capsys, "--index", index, "show", doc_id)
     assert code != 0 and doc_id in err
     code, _, err = _run(capsys, "--index", index, "delete", doc_id)
