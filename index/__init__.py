@@ -10,6 +10,7 @@ from index.backend import IndexBackend, IndexReader, IndexWriter, is_milvus, ope
 from index.check import CheckReport
 from index.directory import IndexDirectory, Snapshot, Writer
 from index.lexical import STOPWORDS, lexical_text, stemmed_terms
+from index.lexical_index import LexicalIndex, query_terms
 from index.manifest import IndexSettings, Manifest
 from index.milvus import MilvusIndex, milvus_client
 from index.sentence_table import SentenceVectors
@@ -30,6 +31,8 @@ __all__ = [
     "SentenceVectors",
     "STOPWORDS",
     "lexical_text",
+    "LexicalIndex",
+    "query_terms",
     "VECTOR_INDEX_KINDS",
     "VectorIndexKind",
     "Snapshot",

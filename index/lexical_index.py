@@ -267,6 +267,21 @@ class LexicalIndex:
     def chunk_ids(self) -> np.ndarray:
         return self._chunk_ids[self._alive]
 
+    @property
+    def postings(self) -> int:
+        return sum(s.size for s in self._segments)
+
+    @property
+    def terms(self) -> int:
+        return len(self._vocab)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in arrays (postings, per-chunk ids, lengths and flags; not the vocabulary's strings)."""
+        arrays = [self._chunk_ids, self._lengths, self._alive]
+        arrays += [a for s in self._segments for a in (s.terms, s.starts, s.slots, s.counts)]
+        return sum(a.nbytes for a in arrays)
+
     # ---- saving ----
 
     def save(self, path: Path) -> None:

@@ -22,7 +22,7 @@ PUBLIC = {
             "AnswerSet", "read_card", "write_card", "read_model_file", "write_model_file",
             "file_sha256", "git_commit"},
     "index": {"CheckReport", "FaissIndex", "IndexDirectory", "IndexSettings", "Manifest", "Snapshot",
-              "StoredChunk", "VectorIndex", "Writer", "create_vector_index", "build_approximate",
+              "StoredChunk", "VectorIndex", "Writer", "create_vector_index", "build_approximate", "LexicalIndex", "query_terms",
               # the storage contract and its factory; what rag/ uses
               "IndexBackend", "IndexReader", "IndexWriter", "open_index", "stored_settings", "is_milvus",
               "MilvusIndex", "milvus_client", "SentenceVectors", "stemmed_terms", "STOPWORDS", "lexical_text", "VECTOR_INDEX_KINDS", "VectorIndexKind"},

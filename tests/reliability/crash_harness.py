@@ -311,7 +311,11 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
         if server is not None:
             server.kill()
         proc.send_signal(signal.SIGKILL)
-        rest, err = proc.communicate()
+        # Read the rest through the same text streams: iterating them read ahead, and communicate()
+        # would read the pipes underneath, losing what they already hold (a "D n" line, say).
+        assert proc.stdout is not None and proc.stderr is not None
+        rest, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
         if server is not None:
             server.start()
     lines += rest.splitlines(keepends=True)
