@@ -112,4 +112,4 @@ def test_scale_ask_grows_one_index_and_measures_answering_at_each_size(smoke):
         assert row["ask"]["n"] == found["questions"] and row["bm25_50"]["p50_ms"] > 0 and row["dense_50"]["n"]
         assert row["http_c1"]["errors"] == row["http_c8"]["errors"] == 0 and row["http_c1"]["p50_ms"] > 0
         assert row["disk_mb"] > 0 and row["rss_mb"] > 0
-    assert any(t["target"].startswith("BM25 p50") or t["target"].startswith("ask p50 at") for t in smoke["targets"])
+    assert any("ask p50 at" in t["target"] for t in smoke["targets"])  # the smoke sizes: a diagnostic row

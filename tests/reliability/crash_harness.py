@@ -314,7 +314,8 @@ def _kill_once(index_dir: Path, start: int, aimed: tuple[str, str], rng: random.
         # Read the rest through the same text streams: iterating them read ahead, and communicate()
         # would read the pipes underneath, losing what they already hold (a "D n" line, say).
         assert proc.stdout is not None and proc.stderr is not None
-        rest, err = proc.stdout.read(), proc.stderr.read()
+        with proc.stdout, proc.stderr:
+            rest, err = proc.stdout.read(), proc.stderr.read()
         proc.wait()
         if server is not None:
             server.start()
