@@ -23,9 +23,10 @@ from bench.cli import add_arguments, main, run_and_report, run_benchmark
 from bench.milvus_server import MILVUS_SERVER_DIR, MilvusServer
 from bench.answering import in_process_server
 from bench.serve import child_env, free_port, rag_serve_command, serving, wait_ready
+from bench.corpus import train_sentences
 from bench.scale import synthetic_vectors
 from bench.stats import Timer, percentiles
 
 __all__ = ["main", "run_benchmark", "run_and_report", "add_arguments",
            "free_port", "wait_ready", "serving", "rag_serve_command", "child_env", "MilvusServer", "MILVUS_SERVER_DIR",
-           "Timer", "percentiles", "in_process_server", "synthetic_vectors"]
+           "Timer", "percentiles", "in_process_server", "synthetic_vectors", "train_sentences"]

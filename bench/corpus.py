@@ -15,7 +15,9 @@ from pathlib import Path
 
 from eval import load_dataset
 
-__all__ = ["Squad", "load_squad", "write_squad_jsonl", "generate_corpus"]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+__all__ = ["Squad", "load_squad", "write_squad_jsonl", "generate_corpus", "train_sentences"]
 
 _WORD = re.compile(r"\S+")
 
@@ -40,6 +42,13 @@ def load_squad(path: Path, *, limit: int | None = None) -> Squad:
         records = records[:limit]
         questions = [q for q in questions if q[1] in keep]
     return Squad(records, questions)
+
+
+def train_sentences(path: Path) -> list[str]:
+    """Every sentence (over 20 characters) of the SQuAD file at ``path``, in file order."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [s for article in data["data"] for paragraph in article["paragraphs"]
+            for s in _SENTENCE_END.split(paragraph["context"]) if len(s) > 20]
 
 
 def write_squad_jsonl(squad: Squad, path: Path) -> Path:

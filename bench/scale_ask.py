@@ -17,25 +17,23 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import logging
 import random
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.answering import http_load, in_process_server, profile_asks
+from bench.corpus import train_sentences
 import numpy as np
 
 from bench.stats import dir_size_mb, peak_rss_mb, percentiles, rss_mb
 from rag import HashEmbedder
 
-__all__ = ["scale_ask_run", "train_sentences", "ClusteredHashEmbedder"]
+__all__ = ["scale_ask_run", "ClusteredHashEmbedder"]
 
 logger = logging.getLogger(__name__)
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _BATCH = 20_000  # documents per ingest call while growing the index
 
 
@@ -53,13 +51,6 @@ class ClusteredHashEmbedder(HashEmbedder):
         offset = np.random.default_rng(seed).standard_normal(384, dtype=np.float32)
         vector = self._centres[seed % 2_000] + (1.2 / np.sqrt(384)) * offset
         return vector / np.linalg.norm(vector)
-
-
-def train_sentences(path: Path) -> list[str]:
-    """Every sentence (over 20 characters) of the SQuAD file at ``path``, in file order."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [s for article in data["data"] for paragraph in article["paragraphs"]
-            for s in _SENTENCE_END.split(paragraph["context"]) if len(s) > 20]
 
 
 def _records(sentences: list[str], start: int, n: int, rng: random.Random) -> list[dict[str, str]]:

@@ -35,6 +35,15 @@ class CheckReport:
                 "chunks": self.chunks, "problems": self.problems, "vectors": self.vectors}
 
 
+def _disagreement(lacks: str, has: str, ids: np.ndarray, store_ids: np.ndarray) -> list[str]:
+    """The problem, if a copy in memory does not hold exactly the stored chunks (each once)."""
+    missing, extra = np.setdiff1d(store_ids, ids), np.setdiff1d(ids, store_ids)
+    if not len(missing) and not len(extra) and len(ids) == len(store_ids):
+        return []
+    return [f"{lacks} {len(missing)} stored chunks and {has} {len(extra)} unknown ones"
+            + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)")]
+
+
 def check_index(root: Path, settings: IndexSettings) -> CheckReport:
     """Do the store's counts, the chunks' text, the saved vectors and the saved lexical index agree?
 
@@ -65,21 +74,14 @@ def check_index(root: Path, settings: IndexSettings) -> CheckReport:
         live.refresh()  # loads the newest usable copy once, noting any it could not read
         vectors = live.describe(measure_recall=True)
         problems += [f"the saved vectors {path.name} cannot be read ({why})" for path, why in live.unreadable]
-        ids = live.ids()
-        missing, extra = np.setdiff1d(store_ids, ids), np.setdiff1d(ids, store_ids)
-        if len(missing) or len(extra) or len(ids) != len(store_ids):
-            problems.append(f"the vectors lack {len(missing)} stored chunks and have {len(extra)} unknown ones"
-                            + ("" if len(ids) == len(np.unique(ids)) else " (and duplicate ids)"))
+        problems += _disagreement("the vectors lack", "have", live.ids(), store_ids)
     except (sqlite3.Error, OSError, RuntimeError, ValueError) as exc:
         problems.append(f"the vectors cannot be rebuilt from the saved copy and the store: {exc}")
     lexical = LiveLexical(root, store, k1=settings.bm25["k1"], b=settings.bm25["b"])
     try:
         lexical.refresh()
         problems += [f"the saved lexical index {path.name} cannot be read ({why})" for path, why in lexical.unreadable]
-        ids = lexical.ids()
-        if not np.array_equal(np.sort(ids), np.sort(store_ids)):
-            problems.append(f"the lexical index lacks {len(np.setdiff1d(store_ids, ids))} stored chunks and has "
-                            f"{len(np.setdiff1d(ids, store_ids))} unknown ones")
+        problems += _disagreement("the lexical index lacks", "has", lexical.ids(), store_ids)
     except (sqlite3.Error, OSError, ValueError) as exc:
         problems.append(f"the lexical index cannot be rebuilt from the saved copy and the store: {exc}")
     finally:

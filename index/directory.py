@@ -185,8 +185,9 @@ class IndexDirectory:
     def snapshot(self, scope: Scope | None = None) -> Snapshot | ScopedSnapshot:
         """The index as of its last committed write, by this process or any other, as ``scope`` sees it."""
         snapshot = self._opened()
-        snapshot._live.refresh()
-        snapshot._lexical.refresh()
+        seq = snapshot.store.seq()  # one read of the write number for both
+        snapshot._live.refresh(seq)
+        snapshot._lexical.refresh(seq)
         if scope is None or scope.unrestricted:
             return snapshot
         # A scope admitting every group there is needs no filter in its searches (ScopedSnapshot).

@@ -11,30 +11,38 @@ import re
 import threading
 import unicodedata
 
-__all__ = ["STOPWORDS", "stemmed_terms", "lexical_text"]
+__all__ = ["STOPWORDS", "MAX_QUERY_TERMS", "stemmed_terms", "lexical_text", "unaccented", "stemmer"]
 
 # English stop words (those of bm25s, which this index used before FTS5): never searched for.
 STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their then
 there these they this to was will with""".split())
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MAX_QUERY_TERMS = 32
+MAX_QUERY_TERMS = 32  # a question's distinct terms searched for, at most
 _local = threading.local()  # a PyStemmer stemmer is not to be shared between threads
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+def unaccented(text: str) -> str:
+    """``text`` with its accents taken off (NFKD, combining marks dropped)."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def stemmer(algorithm: str = "english"):  # noqa: ANN201 - a PyStemmer Stemmer
+    """This thread's PyStemmer stemmer for ``algorithm`` ("english": Snowball; "porter": Porter's original)."""
+    found = getattr(_local, algorithm, None)
+    if found is None:
+        import Stemmer
+
+        found = Stemmer.Stemmer(algorithm)
+        setattr(_local, algorithm, found)
+    return found
 
 
 def stemmed_terms(text: str, *, fold_accents: bool = False) -> list[str]:
     """Lower-cased word tokens, stop words left out, Snowball-stemmed (optionally accents folded first)."""
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        import Stemmer
-
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
-    lowered = _fold(text.lower()) if fold_accents else text.lower()
-    return stemmer.stemWords([w for w in _WORD.findall(lowered) if w not in STOPWORDS])
+    lowered = unaccented(text.lower()) if fold_accents else text.lower()
+    return stemmer().stemWords([w for w in _WORD.findall(lowered) if w not in STOPWORDS])
 
 
 def lexical_text(text: str, *, query: bool = False) -> str:
@@ -42,5 +50,5 @@ def lexical_text(text: str, *, query: bool = False) -> str:
     scores once however often the question repeats it)."""
     terms = stemmed_terms(text, fold_accents=True)
     if query:
-        terms = list(dict.fromkeys(terms))[:_MAX_QUERY_TERMS]
+        terms = list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
     return " ".join(terms)

@@ -24,47 +24,28 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.lexical import STOPWORDS
+from index.lexical import MAX_QUERY_TERMS, STOPWORDS, stemmer, unaccented
 
 __all__ = ["LexicalIndex", "analyze", "query_terms"]
 
 _TOKEN = re.compile(r"[^\W_]+")  # unicode61: letters and digits; "_" separates
-_MAX_QUERY_TERMS = 32
 _MERGE_SEGMENTS = 8  # small segments kept before they are merged into one
-_local = threading.local()  # a PyStemmer stemmer is not to be shared between threads
-
-
-def _stemmer():
-    stemmer = getattr(_local, "porter", None)
-    if stemmer is None:
-        import Stemmer
-
-        stemmer = _local.porter = Stemmer.Stemmer("porter")  # FTS5's stemmer: Porter's original
-    return stemmer
-
-
-def _fold(text: str) -> str:
-    if text.isascii():
-        return text
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def analyze(text: str) -> tuple[list[str], int]:
     """(the text's terms as FTS5 would index them, stop words left out; its number of tokens, all counted)."""
-    tokens = _TOKEN.findall(_fold(text.lower()))
-    return _stemmer().stemWords([t for t in tokens if t not in STOPWORDS]), len(tokens)
+    tokens = _TOKEN.findall(unaccented(text.lower()))
+    return stemmer("porter").stemWords([t for t in tokens if t not in STOPWORDS]), len(tokens)  # FTS5's stemmer
 
 
 def query_terms(question: str) -> list[str]:
     """The question's distinct terms, stop words left out (at most 32)."""
-    return list(dict.fromkeys(analyze(question)[0]))[:_MAX_QUERY_TERMS]
+    return list(dict.fromkeys(analyze(question)[0]))[:MAX_QUERY_TERMS]
 
 
 @dataclass(frozen=True)
@@ -142,6 +123,11 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return self._live
+
+    @property
+    def removed(self) -> int:
+        """Chunks removed but still in the postings (until the next compaction)."""
+        return len(self._alive) - self._live
 
     # ---- writing ----
 

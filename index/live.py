@@ -88,9 +88,9 @@ class LiveVectors:
 
     # ---- keeping up ----
 
-    def refresh(self) -> None:
-        """Catch up with the store's last committed write, if it moved."""
-        if self.seq >= 0 and self._store.seq() == self.seq:
+    def refresh(self, seq: int | None = None) -> None:
+        """Catch up with the store's last committed write (``seq``, when the caller has just read it), if it moved."""
+        if self.seq >= 0 and (self._store.seq() if seq is None else seq) == self.seq:
             return
         with self._lock:
             self._catch_up()

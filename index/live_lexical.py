@@ -38,12 +38,11 @@ class LiveLexical:
         self._lock = threading.Lock()
         self.seq = -1  # nothing loaded yet
         self._index = LexicalIndex(k1, b)
-        self._dead = 0  # chunks removed since the index was last compacted
         self.unreadable: list[tuple[Path, str]] = []  # saved copies that failed to load, and why
 
-    def refresh(self) -> None:
-        """Catch up with the store's last committed write, if it moved."""
-        if self.seq >= 0 and self._store.seq() == self.seq:
+    def refresh(self, seq: int | None = None) -> None:
+        """Catch up with the store's last committed write (``seq``, when the caller has just read it), if it moved."""
+        if self.seq >= 0 and (self._store.seq() if seq is None else seq) == self.seq:
             return
         with self._lock:
             self._catch_up()
@@ -58,17 +57,14 @@ class LiveLexical:
         if changes.seq == self.seq:
             return
         self._index.remove(changes.deleted_ids)
-        self._dead += len(changes.deleted_ids)
         self._index.add(changes.added_ids, changes.bodies)
-        if self._dead > max(_MIN_DEAD, _DEAD_SHARE * len(self._index)):
+        if self._index.removed > max(_MIN_DEAD, _DEAD_SHARE * len(self._index)):
             self._index.compact()
-            self._dead = 0
         self.seq = changes.seq
 
     def _load(self) -> None:
         """Start from the newest readable saved copy, else from every chunk in the store."""
         newest, pruned = self._store.seq(), self._store.pruned_through()
-        self._dead = 0
         for seq, path in saved_copies(self._root, lexical=True):
             if not pruned <= seq <= newest:
                 continue  # too old to catch up from (its removals are forgotten), or from the future
@@ -100,7 +96,6 @@ class LiveLexical:
             self._catch_up()
             seq = self.seq
             write_copy(self._root, f"lexical-{seq:012d}.npz", self._index.save)
-            self._dead = 0
         for older, path in saved_copies(self._root, lexical=True):
             if older < seq:
                 path.unlink(missing_ok=True)

@@ -27,12 +27,12 @@ from domain.access import Scope
 from domain.limits import shown_metadata
 from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.store_access import StoreAccess
+from index.store_lexical import LexicalChanges, StoreLexical
 from index.store_schema import FEEDBACK, SCHEMA, SCHEMA_2
 
 __all__ = ["Store", "StoredChunk", "Changes", "LexicalChanges"]
 
 _SQLITE_MAX = 2**63 - 1
-_BODY = "d.title || char(10) || c.text"  # what lexical search reads of a chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +66,7 @@ class Changes:
     complete: bool  # False when tombstones older than the asked number have been pruned
 
 
-@dataclass(frozen=True, slots=True)
-class LexicalChanges:
-    """The chunks (with their lexical text) added and removed by the writes after a given number, as of ``seq``."""
-
-    seq: int
-    added_ids: np.ndarray
-    bodies: list[str]
-    deleted_ids: np.ndarray
-    complete: bool
-
-
-class Store(StoreAccess):
+class Store(StoreAccess, StoreLexical):
     """One SQLite file. Reads may come from any thread; writes come from one writer at a time."""
 
     def __init__(self, path: Path, *, readonly: bool = False, create: bool = False) -> None:
@@ -283,22 +272,6 @@ class Store(StoreAccess):
         """Chunks added or removed since the vectors were last saved."""
         return self._meta("changed_since_save")
 
-    def lexical_changes_since(self, seq: int) -> LexicalChanges:
-        """The chunks added (with their lexical text: title, newline, text) and removed after write ``seq``."""
-        with self._reading():
-            now = self._meta("seq")
-            complete = self._meta("pruned_through") <= seq
-            added = self._query(f"SELECT c.chunk_id, {_BODY} FROM chunks c INDEXED BY chunks_by_seq "
-                                "JOIN documents d ON d.doc_id = c.doc_id WHERE c.seq > ? ORDER BY c.chunk_id", (seq,))
-            deleted = self._query("SELECT chunk_id FROM deleted_chunks WHERE seq > ?", (seq,))
-        return LexicalChanges(now, np.array([r[0] for r in added], dtype=np.int64), [r[1] for r in added],
-                              np.array([r[0] for r in deleted], dtype=np.int64), complete)
-
-    def chunk_bodies(self, *, after: int, through_seq: int, limit: int) -> tuple[np.ndarray, list[str]]:
-        """Up to ``limit`` chunks by id after ``after``, added by writes up to ``through_seq``, with their lexical text."""
-        rows = self._query(f"SELECT c.chunk_id, {_BODY} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-                           "WHERE c.chunk_id > ? AND c.seq <= ? ORDER BY c.chunk_id LIMIT ?", (after, through_seq, limit))
-        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
         wanted = list(doc_ids)

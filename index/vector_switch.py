@@ -59,12 +59,12 @@ class Approximate:
 
 def _exact_top(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: int, block: int = 100_000) -> np.ndarray:
     """The ids of each query's ``k`` best vectors by inner product, scoring every one (in blocks)."""
-    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
     best_ids = np.zeros((len(queries), 0), dtype=np.int64)
     for start in range(0, len(ids), block):
-        scores = queries @ vectors[start:start + block].T
-        scores = np.concatenate([best_scores, scores], axis=1)
-        pool = np.concatenate([best_ids, np.broadcast_to(ids[start:start + block], (len(queries), scores.shape[1] - best_ids.shape[1]))], axis=1)
+        block_ids = ids[start:start + block]
+        scores = np.concatenate([best_scores, queries @ vectors[start:start + block].T], axis=1)
+        pool = np.concatenate([best_ids, np.broadcast_to(block_ids, (len(queries), len(block_ids)))], axis=1)
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         best_scores, best_ids = np.take_along_axis(scores, top, 1), np.take_along_axis(pool, top, 1)
     return best_ids

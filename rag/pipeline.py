@@ -86,8 +86,7 @@ class Pipeline:
                 vectors the existing index holds (:data:`DEFAULT_BACKEND` for a new index).
             chunking: for a new index; an existing index keeps the chunking it was built with.
             vector_index: for a new index: ``"auto"`` (exact, then approximate past a size, checked:
-                :mod:`index.vector_switch`), ``"flat"`` (always exact) or ``"ivf-sq8"`` (approximate
-                from 50,000 vectors); an existing index keeps its own.
+                :mod:`index.vector_switch`), ``"flat"`` or ``"ivf-sq8"``; an existing index keeps its own.
             sentence_vectors: for a new index: ``"late"`` (the default) pools each sentence's vector
                 from its chunk's forward pass; ``"separate"`` embeds every sentence again on its own,
                 about twice the embedding work for slightly more precise sentence scores (README,

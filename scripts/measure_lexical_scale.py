@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import random
-import re
 import resource
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import train_sentences
 from index import LexicalIndex, query_terms
 
 
@@ -30,8 +30,7 @@ def main() -> int:
     parser.add_argument("--train", default="../shared/train/squad-train.json")
     parser.add_argument("--qa", default="../shared/eval/squad2-dev-public.json")
     args = parser.parse_args()
-    data = json.loads(Path(args.train).read_text(encoding="utf-8"))["data"]
-    sentences = [s for a in data for p in a["paragraphs"] for s in re.split(r"(?<=[.!?])\s+", p["context"]) if len(s) > 20]
+    sentences = train_sentences(Path(args.train))
     public = json.loads(Path(args.qa).read_text(encoding="utf-8"))["data"]
     questions = [qa["question"] for a in public for p in a["paragraphs"] for qa in p["qas"]][::30][:120]
     rng = random.Random(0)
