@@ -35,6 +35,7 @@ __all__ = [
     "add_fit_commands",
     "eval_records",
     "squad_dataset",
+    "failure_report",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -47,6 +48,7 @@ _HOMES = {
     **{name: "eval.metrics" for name in ("percentile", "exact_match", "f1_score", "max_over_golds")},
     "add_fit_commands": "eval.fitting.cli",
     **{name: "eval.feedback" for name in ("eval_records", "squad_dataset")},
+    "failure_report": "eval.failures",
 }
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from eval.datasets import QADataset, QAExample, load_dataset
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
+    from eval.failures import failure_report
     from eval.feedback import eval_records, squad_dataset
     from eval.fitting.cli import add_fit_commands
     from eval.metrics import exact_match, f1_score, max_over_golds, percentile

@@ -79,6 +79,7 @@ class QuestionResult:
     contains_gold: float | None
     latency_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    top_answer_sentence: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -127,6 +128,7 @@ class QuestionResult:
             "confidence": round(self.confidence, 4),
             "top_answer": self.top_answer,
             "top_answer_doc": self.top_answer_doc,
+            "top_answer_sentence": self.top_answer_sentence,
             "exact_match": self.exact_match,
             "f1": None if self.f1 is None else round(self.f1, 4),
             "contains_gold": self.contains_gold,
@@ -158,6 +160,7 @@ def score_question(example: QAExample, result: AskResult, *, latency_ms: float,
         f1=max_over_golds(f1_score, prediction, example.answers) if answerable else None,
         contains_gold=contains_answer(prediction, example.answers) if answerable else None,
         latency_ms=latency_ms, timings_ms=dict(result.timings_ms),
+        top_answer_sentence=top.sentence if top is not None else None,
     )
 
 

@@ -22,7 +22,7 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     settings = TrainSettings(
         qa_files=[Path(p) for p in args.qa], out=Path(args.out), base=Path(args.base) if args.base else None,
         epochs=args.epochs, max_examples=args.max_examples, batch_size=args.batch_size,
-        learning_rate=args.lr, negatives=args.negatives, seed=args.seed, device=args.device,
+        learning_rate=args.lr, negatives=args.negatives, answer_removed=args.answer_removed, seed=args.seed, device=args.device,
         checkpoint_minutes=args.checkpoint_minutes, resume=args.resume,
         max_length=args.max_length, stride=args.stride if args.stride is not None else args.max_length * 3 // 8,
         freeze_embeddings=not args.train_embeddings, stop_after_steps=args.stop_after)
@@ -56,7 +56,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="windows per training step (default 16)")
     p.add_argument("--lr", type=float, default=8e-5, help="peak learning rate (linear warm-up and decay)")
     p.add_argument("--negatives", type=float, default=0.1,
-                   help="retrieval-miss negatives per answerable question (default 0.1)")
+                   help="retrieval negatives per answerable question: the question against the paragraph of its "
+                        "article BM25 ranks highest without its answer (default 0.1)")
+    p.add_argument("--answer-removed", type=float, default=0.0, metavar="RATE",
+                   help="answer-removed negatives per answerable question: the question against its own paragraph "
+                        "with the answer's sentences taken out (default 0)")
     p.add_argument("--max-length", type=int, default=256, help="tokens per window (default 256)")
     p.add_argument("--stride", type=int, help="tokens shared by a long context's overlapping windows "
                                               "(default: 3/8 of --max-length)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from domain.errors import ModelError
 from rag.onnx_export import cached_onnx, default_cache_dir, fuse_bert, read_model_json
 from rag.reader.features import SpanGuess, configure, decode_spans, encode_for_reading
 from rag.reader.model_dir import DEFAULT_READER_DIR, read_card
+from rag.reader.span_edges import mend_edges
 
 __all__ = ["Reader", "READER_RECIPE", "reader_onnx_file"]
 
@@ -139,9 +141,21 @@ class Reader:
         windows = encode_for_reading(self.tokenizer, questions, contexts, max_length=self.max_length,
                                      stride=self.stride)
         start, end = self.logits(windows)
-        spans = decode_spans(start, end, windows, top_k=top_k, max_answer_tokens=self.max_answer_tokens)
+        spans = [_mended(guesses, contexts[pair]) for pair, guesses in
+                 enumerate(decode_spans(start, end, windows, top_k=top_k, max_answer_tokens=self.max_answer_tokens))]
         spans += [[] for _ in range(len(contexts) - len(spans))]
         null = np.full(len(contexts), np.inf)
         for w, pair in enumerate(windows.pair):
             null[pair] = min(null[pair], float(start[w, 0] + end[w, 0]))
         return spans, null
+
+
+def _mended(guesses: list[SpanGuess], context: str) -> list[SpanGuess]:
+    """Each guess with its edges mended (:func:`~rag.reader.span_edges.mend_edges`), best first, a
+    character range kept once (two guesses may mend to the same one)."""
+    seen: dict[tuple[int, int], SpanGuess] = {}
+    for guess in guesses:
+        edges = mend_edges(context, guess.start, guess.end)
+        if edges not in seen:
+            seen[edges] = replace(guess, start=edges[0], end=edges[1])
+    return list(seen.values())

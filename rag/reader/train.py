@@ -1,8 +1,8 @@
 """Fine-tuning the extractive reader: a start/end span head on the bundled sentence encoder.
 
-``train_reader(settings)`` reads SQuAD-format files, adds "retrieval-miss" negatives (a question
-asked against another paragraph of its article, which does not hold the answer: the commonest
-"no answer" a reader meets behind retrieval), tokenizes into windows and trains with length-bucketed
+``train_reader(settings)`` reads SQuAD-format files, adds unanswerable pairs made from the
+answerable ones (:mod:`rag.reader.negatives`: the answer's sentences removed, and the paragraph of
+the same article a retriever would wrongly rank first), tokenizes into windows and trains with length-bucketed
 batches. It checkpoints every few minutes and resumes exactly where it stopped (the batch order is a
 function of the seed), and finally writes the reader directory (see :mod:`rag.reader.model_dir`)
 with its card.
@@ -29,6 +29,8 @@ import numpy as np
 
 from rag.provenance import file_sha256, git_commit
 from rag.reader.features import configure, encode_for_training
+from rag.reader.negatives import ArticleRanker
+from rag.reader.negatives import answer_removed as remove_answer
 from rag.reader.squad import ReadingExample, read_squad
 
 __all__ = ["TrainSettings", "train_reader", "finish_from_checkpoint", "training_pairs", "bucketed_batches"]
@@ -48,7 +50,8 @@ class TrainSettings:
         base: a reader directory to continue from (adapting the shipped reader to your own pairs),
             or ``None`` for the bundled encoder with a new span head.
         max_examples: use a seeded random sample of this many questions (after negatives are added).
-        negatives: retrieval-miss negatives added per answerable question (0 for none).
+        negatives: retrieval negatives added per answerable question (0 for none).
+        answer_removed: answer-removed negatives added per answerable question (0 for none).
         freeze_embeddings: keep the word embeddings fixed (they are the encoder's; saves a third of
             the optimizer's work and lets the shipped reader leave them out).
         checkpoint_minutes: how often to checkpoint.
@@ -68,6 +71,7 @@ class TrainSettings:
     max_length: int = 256
     stride: int = 96
     negatives: float = 0.1
+    answer_removed: float = 0.0
     freeze_embeddings: bool = True
     seed: int = 13
     device: str = "cpu"
@@ -78,31 +82,44 @@ class TrainSettings:
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
-def training_pairs(examples: list[ReadingExample], *, negatives: float, seed: int
-                   ) -> list[tuple[str, str, tuple[int, str] | None]]:
-    """``(question, context, answer or None)`` for every example, plus retrieval-miss negatives: an
-    answerable question against another paragraph of the same article that does not contain any of
-    its answers."""
+Pair = tuple[str, str, "tuple[int, str] | None"]
+
+
+def training_pairs(examples: list[ReadingExample], *, negatives: float, seed: int, answer_removed: float = 0.0,
+                   counts: dict[str, int] | None = None) -> list[Pair]:
+    """``(question, context, answer or None)`` for every example, plus unanswerable pairs made from
+    the answerable ones (see :mod:`rag.reader.negatives`): with probability ``negatives`` the
+    question against the paragraph of its article that BM25 ranks highest without holding its
+    answer, and with probability ``answer_removed`` against its own paragraph with the answer's
+    sentences taken out. ``counts``, when given, receives how many pairs of each kind were made."""
     rng = random.Random(seed)
-    pairs: list[tuple[str, str, tuple[int, str] | None]] = [
-        (e.question, e.context, e.answers[0] if e.answers else None) for e in examples]
-    if negatives <= 0:
-        return pairs
+    pairs: list[Pair] = [(e.question, e.context, e.answers[0] if e.answers else None) for e in examples]
+    kinds = {"answerable": sum(1 for e in examples if e.answers), "unanswerable": sum(1 for e in examples if not e.answers),
+             "answer_removed": 0, "retrieval_negative": 0}
     by_article: dict[tuple[str, int], list[str]] = {}
     for e in examples:
         contexts = by_article.setdefault((e.title, e.article), [])
         if not contexts or contexts[-1] != e.context:
             contexts.append(e.context)
+    rankers: dict[tuple[str, int], ArticleRanker] = {}
     for e in examples:
-        if not e.answers or rng.random() >= negatives:
+        if not e.answers:
             continue
-        others = [c for c in by_article[(e.title, e.article)] if c != e.context]
-        if not others:
-            continue
-        context = rng.choice(others)
-        if any(text.lower() in context.lower() for _, text in e.answers):
-            continue
-        pairs.append((e.question, context, None))
+        # Both draws are taken for every answerable question, so one kind's rate leaves the other's sample alone.
+        take_retrieval, take_removed = rng.random() < negatives, rng.random() < answer_removed
+        if take_retrieval and len(by_article[(e.title, e.article)]) > 1:
+            key = (e.title, e.article)
+            if key not in rankers:
+                rankers[key] = ArticleRanker(by_article[key])
+            context = rankers[key].negative_for(e)
+            if context is not None:
+                pairs.append((e.question, context, None))
+                kinds["retrieval_negative"] += 1
+        if take_removed and (context := remove_answer(e)) is not None:
+            pairs.append((e.question, context, None))
+            kinds["answer_removed"] += 1
+    if counts is not None:
+        counts.update(kinds)
     return pairs
 
 
@@ -193,16 +210,20 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
         state = torch.load(checkpoint_path, weights_only=False)
         saved = state["settings"]
         for name in ("qa_files", "base", "epochs", "max_examples", "batch_size", "learning_rate", "max_length",
-                     "stride", "negatives", "seed", "freeze_embeddings", "warmup", "weight_decay", "bf16", "command"):
+                     "stride", "negatives", "answer_removed", "seed", "freeze_embeddings", "warmup", "weight_decay", "bf16", "command"):
             setattr(settings, name, saved[name])
         settings.qa_files = [Path(p) for p in settings.qa_files]
         settings.base = Path(settings.base) if settings.base else None
     torch.manual_seed(settings.seed)
+    lineage = _lineage(settings.base)  # read now: the base directory may be replaced while this run trains
     bf16 = settings.bf16 if settings.bf16 is not None else (settings.device.startswith("cuda") or _has_amx())
 
     data = [{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files]
     examples = [e for p in settings.qa_files for e in read_squad(p)]
-    pairs = training_pairs(examples, negatives=settings.negatives, seed=settings.seed)
+    kinds: dict[str, int] = {}
+    pairs = training_pairs(examples, negatives=settings.negatives, answer_removed=settings.answer_removed,
+                           seed=settings.seed, counts=kinds)
+    logger.info("pairs by kind: %s", kinds)
     if settings.max_examples is not None and settings.max_examples < len(pairs):
         pairs = random.Random(settings.seed).sample(pairs, settings.max_examples)
     model, tokenizer = load_trainable(settings.base)
@@ -274,7 +295,10 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
         if time.time() - last_checkpoint > settings.checkpoint_minutes * 60 and step < total_steps:
             checkpoint()
             last_checkpoint = time.time()
-            logger.info("checkpoint at step %d, loss %.3f", step, float(np.mean(losses[-200:])))
+            rate = (step - start_step) * settings.batch_size / max(time.time() - started, 1e-9)
+            logger.info("checkpoint at step %d of %d, loss %.3f, %.1f windows/s, ETA %.0f min", step, total_steps,
+                        float(np.mean(losses[-200:])), rate,
+                        (total_steps - step) * settings.batch_size / max(rate, 1e-9) / 60)
         if settings.stop_after_steps is not None and step - start_step >= settings.stop_after_steps \
                 and step < total_steps:
             checkpoint()
@@ -285,7 +309,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     model.eval()
     card = _card(settings, data=data, questions=len(examples), pairs=len(pairs), windows=len(features), step=step,
                  total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses,
-                 commit=commit)
+                 commit=commit, kinds=kinds, lineage=lineage)
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model.cpu(), tokenizer, out, card=card)
     checkpoint_path.unlink(missing_ok=True)
@@ -294,18 +318,30 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
 
 
 def _card(settings: TrainSettings, *, data: list[dict], questions: int, pairs: int, windows: int | None, step: int,
-          total_steps: int | None, wall: float, bf16: bool, losses: list[float], commit: str | None) -> dict:
+          total_steps: int | None, wall: float, bf16: bool, losses: list[float], commit: str | None,
+          kinds: dict[str, int], lineage: dict | None) -> dict:
     return {
-        "base_encoder": None, "base": str(settings.base) if settings.base else None,
+        "base_encoder": None, "base": lineage,
         "data": data, "command": settings.command, "commit": commit, "seed": settings.seed,
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("qa_files", "out", "base", "command", "resume", "stop_after_steps")},
-        "bf16": bf16, "questions": questions, "pairs": pairs, "windows": windows, "steps": step,
+        "bf16": bf16, "questions": questions, "pairs": pairs,
+        "pairs_by_kind_before_sampling": kinds, "windows": windows, "steps": step,
         "planned_steps": total_steps, "examples_seen": step * settings.batch_size, "wall_s": round(wall, 1),
         "machine": _machine(settings.device),
         "loss_last_200": round(float(np.mean(losses[-200:])), 4) if losses else None,
         "licence": "trained on SQuAD (CC BY-SA 4.0), SQuADShifts (CC BY 4.0) and SubjQA (research use) when "
                    "those files are among the data",
     }
+
+
+def _lineage(base: Path | None) -> dict | None:
+    """What a fine-tuned reader started from: the base directory's path and its card (its own base
+    nested in it, so the whole chain of runs is on record), without the base's evaluation figures."""
+    if base is None:
+        return None
+    from rag.reader.model_dir import read_card
+
+    return {"path": str(base), **{k: v for k, v in read_card(base).items() if k not in ("eval", "no_answer")}}
 
 
 def finish_from_checkpoint(out: Path) -> Path:
@@ -324,12 +360,14 @@ def finish_from_checkpoint(out: Path) -> Path:
     model.load_state_dict(state["model"])
     model.eval()
     examples = [e for p in settings.qa_files for e in read_squad(p)]
-    pairs = training_pairs(examples, negatives=settings.negatives, seed=settings.seed)
+    kinds: dict[str, int] = {}
+    pairs = training_pairs(examples, negatives=settings.negatives, answer_removed=settings.answer_removed,
+                           seed=settings.seed, counts=kinds)
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
-                 commit=git_commit()[0])
+                 commit=git_commit()[0], kinds=kinds, lineage=_lineage(settings.base))
     card["stopped_early"] = True
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model, tokenizer, out, card=card)

@@ -108,3 +108,13 @@ def test_a_reader_fine_tuned_from_a_base_starts_with_its_no_answer_model(qa_file
     assert (tuned / "no_answer.json").read_text() == (base / "no_answer.json").read_text()
     assert "refit it" in read_card(tuned)["no_answer"]
 
+
+
+def test_a_fine_tuned_reader_records_its_base_and_the_base_lineage(qa_file: Path, tmp_path: Path) -> None:
+    base = train_reader(settings(qa_file, tmp_path / "base"), progress=False)
+    tuned = train_reader(settings(qa_file, tmp_path / "tuned", base=base, answer_removed=1.0), progress=False)
+    card, base_card = read_card(tuned), read_card(base)
+    assert card["base"]["path"] == str(base) and card["base"]["weights_sha256"] == base_card["weights_sha256"]
+    assert card["base"]["base"] is None and card["base"]["command"] == ["test"]
+    kinds = card["pairs_by_kind_before_sampling"]
+    assert kinds["answerable"] == 5 and kinds["answer_removed"] >= 1 and card["settings"]["answer_removed"] == 1.0

@@ -1,0 +1,128 @@
+"""Error analysis over a run's ``questions.jsonl``: what kind of failure each wrong answer is.
+
+A question *fails* when it is answerable and its top answer is not an exact match of a gold answer
+(after SQuAD normalization), or unanswerable and answered. Each failure gets one class, in this
+order of blame:
+
+``abstained``            answerable, and the service said "no answer"
+``answered unanswerable``  unanswerable, and it answered
+``wrong passage``        the answer is cited from a document that is not the question's gold one
+``wrong sentence``       the right document, but the cited sentence holds no gold answer
+``boundary``             the right sentence, and the answer overlaps a gold answer without matching it
+``other span``           the right sentence, and an answer that shares nothing with any gold one
+
+:func:`boundary` says how a span and a gold answer sit against each other, for measuring how often
+the reader stops inside a longer answer (``inside``) or runs past it (``overshoot``).
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from eval.metrics import normalize_answer
+
+__all__ = ["FAILURE_CLASSES", "is_failure", "classify_failure", "sample_failures", "failure_table", "boundary",
+           "best_boundary", "answer_kind", "boundary_table", "failure_report"]
+
+FAILURE_CLASSES: tuple[str, ...] = ("abstained", "answered unanswerable", "wrong passage", "wrong sentence",
+                                    "boundary", "other span")
+Boundary = Literal["exact", "inside", "overshoot", "overlap", "disjoint"]
+
+
+def _words(text: str) -> list[str]:
+    return normalize_answer(text).split()
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    n = len(shorter)
+    return n > 0 and any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def boundary(prediction: str, gold: str) -> Boundary:
+    """How ``prediction`` sits against ``gold``, word by word after SQuAD normalization."""
+    p, g = _words(prediction), _words(gold)
+    if p == g:
+        return "exact"
+    if _contains(g, p):
+        return "inside"
+    if _contains(p, g):
+        return "overshoot"
+    return "overlap" if set(p) & set(g) else "disjoint"
+
+
+def best_boundary(prediction: str, golds: Sequence[str]) -> Boundary:
+    """The best of :func:`boundary` over the gold answers (exact before inside/overshoot before overlap)."""
+    order = ("exact", "inside", "overshoot", "overlap", "disjoint")
+    return min((boundary(prediction, g) for g in golds), key=order.index)
+
+
+def answer_kind(gold: str) -> str:
+    """A coarse kind of gold answer: ``number/date`` (holds a digit), ``name`` (every word capitalized),
+    or ``other``."""
+    if any(c.isdigit() for c in gold):
+        return "number/date"
+    words = [w for w in gold.split() if w[:1].isalpha()]
+    if words and all(w[0].isupper() for w in words if len(w) > 3):
+        return "name"
+    return "other"
+
+
+def is_failure(row: dict) -> bool:
+    if not row["answerable"]:
+        return not row["abstained"]
+    return row["abstained"] or not row["exact_match"]
+
+
+def classify_failure(row: dict) -> str:
+    """One of :data:`FAILURE_CLASSES` for a failing ``questions.jsonl`` row."""
+    if row["answerable"] and row["abstained"]:
+        return "abstained"
+    if not row["answerable"]:
+        return "answered unanswerable"
+    if row["gold_docs"] and row["top_answer_doc"] not in row["gold_docs"]:
+        return "wrong passage"
+    sentence = normalize_answer(row.get("top_answer_sentence") or "")
+    if not any(_contains(sentence.split(), _words(g)) for g in row["gold_answers"]):
+        return "wrong sentence"
+    return "other span" if best_boundary(row["top_answer"], row["gold_answers"]) == "disjoint" else "boundary"
+
+
+def sample_failures(rows: Iterable[dict], *, n: int = 100, seed: int = 0) -> list[dict]:
+    """``n`` failing rows drawn at random (seeded), each with its ``class`` added."""
+    failing = [row for row in rows if is_failure(row)]
+    picked = random.Random(seed).sample(failing, min(n, len(failing)))
+    return [{**row, "class": classify_failure(row)} for row in picked]
+
+
+def failure_table(rows: Iterable[dict]) -> dict[str, int]:
+    """How many rows fall in each failure class, every class listed."""
+    counts = Counter(row["class"] for row in rows)
+    return {name: counts.get(name, 0) for name in FAILURE_CLASSES}
+
+
+def boundary_table(rows: Iterable[dict]) -> dict[str, dict[str, int]]:
+    """For answered answerable rows: ``{answer kind: {boundary: count}}``, the kind of the gold answer
+    the prediction sits best against."""
+    table: dict[str, Counter] = {}
+    for row in rows:
+        if not row["answerable"] or row["abstained"] or not row["top_answer"]:
+            continue
+        golds = row["gold_answers"]
+        relation = best_boundary(row["top_answer"], golds)
+        order = ("exact", "inside", "overshoot", "overlap", "disjoint")
+        gold = min(golds, key=lambda g: order.index(boundary(row["top_answer"], g)))
+        table.setdefault(answer_kind(gold), Counter())[relation] += 1
+    return {kind: dict(counts) for kind, counts in sorted(table.items())}
+
+
+def failure_report(questions: Iterable[dict], *, n: int = 100, seed: int = 0) -> dict:
+    """What :func:`failure_table` and :func:`boundary_table` say of a run's ``questions.jsonl`` rows:
+    ``{"questions", "failures", "sampled", "classes", "boundaries", "examples"}``."""
+    rows = list(questions)
+    sampled = sample_failures(rows, n=n, seed=seed)
+    return {"questions": len(rows), "failures": sum(is_failure(r) for r in rows), "sampled": len(sampled),
+            "classes": failure_table(sampled), "boundaries": boundary_table(rows),
+            "examples": [{k: r.get(k) for k in ("id", "question", "gold_answers", "top_answer", "class")}
+                         for r in sampled]}
