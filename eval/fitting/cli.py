@@ -175,6 +175,8 @@ def cmd_no_answer(args: argparse.Namespace) -> int:
     figures, never = reading_figures(reading, reading_threshold), reading_figures(reading, NEVER)
     print(f"gold passage at the fitted threshold: {figures}; never abstaining: HasAns_f1 {never['HasAns_f1']}")
     card = read_card(reader)
+    if not args.reading_only:
+        card.pop("no_answer", None)  # the note that it was copied from a base: refitted now (its file says how)
     card.setdefault("eval", {})[f"{args.squad.name} (gold passage, threshold fitted on it)"] = {
         "dataset_sha256": about["data"][0]["sha256"], "squad2": figures, "HasAns_f1_never_abstaining": never["HasAns_f1"]}
     write_card(reader, card)

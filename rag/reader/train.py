@@ -199,7 +199,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     from rag.reader.model_dir import load_trainable, save_reader
 
     started = time.time()
-    commit = git_commit()[0]  # the code that trains, taken now: others may commit meanwhile
+    commit, dirty = git_commit()  # the code that trains, taken now: others may commit meanwhile
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT
@@ -269,7 +269,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
                                                      "base": str(settings.base) if settings.base else None}},
                      checkpoint_path)
 
-    last_checkpoint = time.time()
+    last_checkpoint = loop_started = time.time()
     start_step = step
     bar = tqdm(total=total_steps, initial=step, disable=not progress, unit="batch", dynamic_ncols=True)
     epoch_batches: dict[int, list[list[int]]] = {}
@@ -295,7 +295,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
         if time.time() - last_checkpoint > settings.checkpoint_minutes * 60 and step < total_steps:
             checkpoint()
             last_checkpoint = time.time()
-            rate = (step - start_step) * settings.batch_size / max(time.time() - started, 1e-9)
+            rate = (step - start_step) * settings.batch_size / max(time.time() - loop_started, 1e-9)
             logger.info("checkpoint at step %d of %d, loss %.3f, %.1f windows/s, ETA %.0f min", step, total_steps,
                         float(np.mean(losses[-200:])), rate,
                         (total_steps - step) * settings.batch_size / max(rate, 1e-9) / 60)
@@ -310,6 +310,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     card = _card(settings, data=data, questions=len(examples), pairs=len(pairs), windows=len(features), step=step,
                  total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses,
                  commit=commit, kinds=kinds, lineage=lineage)
+    card["commit_dirty"] = dirty  # the tree had uncommitted changes to tracked files when the run started
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model.cpu(), tokenizer, out, card=card)
     checkpoint_path.unlink(missing_ok=True)

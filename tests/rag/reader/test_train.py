@@ -116,5 +116,6 @@ def test_a_fine_tuned_reader_records_its_base_and_the_base_lineage(qa_file: Path
     card, base_card = read_card(tuned), read_card(base)
     assert card["base"]["path"] == str(base) and card["base"]["weights_sha256"] == base_card["weights_sha256"]
     assert card["base"]["base"] is None and card["base"]["command"] == ["test"]
+    assert card["commit_dirty"] in (True, False, None)  # None outside a git checkout
     kinds = card["pairs_by_kind_before_sampling"]
     assert kinds["answerable"] == 5 and kinds["answer_removed"] >= 1 and card["settings"]["answer_removed"] == 1.0
