@@ -211,7 +211,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
         saved = state["settings"]
         for name in ("qa_files", "base", "epochs", "max_examples", "batch_size", "learning_rate", "max_length",
                      "stride", "negatives", "answer_removed", "seed", "freeze_embeddings", "warmup", "weight_decay", "bf16", "command"):
-            setattr(settings, name, saved[name])
+            setattr(settings, name, saved.get(name, getattr(settings, name)))  # a field newer than the checkpoint: its default
         settings.qa_files = [Path(p) for p in settings.qa_files]
         settings.base = Path(settings.base) if settings.base else None
     torch.manual_seed(settings.seed)
