@@ -52,19 +52,26 @@ def boundary(prediction: str, gold: str) -> Boundary:
     return "overlap" if set(p) & set(g) else "disjoint"
 
 
+_ORDER: tuple[Boundary, ...] = ("exact", "inside", "overshoot", "overlap", "disjoint")
+
+
+def _closest(prediction: str, golds: Sequence[str]) -> tuple[str, Boundary]:
+    """The gold answer ``prediction`` sits best against, and how (exact before inside/overshoot before overlap)."""
+    return min(((g, boundary(prediction, g)) for g in golds), key=lambda pair: _ORDER.index(pair[1]))
+
+
 def best_boundary(prediction: str, golds: Sequence[str]) -> Boundary:
-    """The best of :func:`boundary` over the gold answers (exact before inside/overshoot before overlap)."""
-    order = ("exact", "inside", "overshoot", "overlap", "disjoint")
-    return min((boundary(prediction, g) for g in golds), key=order.index)
+    """The best of :func:`boundary` over the gold answers."""
+    return _closest(prediction, golds)[1]
 
 
 def answer_kind(gold: str) -> str:
-    """A coarse kind of gold answer: ``number/date`` (holds a digit), ``name`` (every word capitalized),
-    or ``other``."""
+    """A coarse kind of gold answer: ``number/date`` (holds a digit), ``name`` (capitalized words, short
+    lower-case joiners such as "of" allowed), or ``other``."""
     if any(c.isdigit() for c in gold):
         return "number/date"
     words = [w for w in gold.split() if w[:1].isalpha()]
-    if words and all(w[0].isupper() for w in words if len(w) > 3):
+    if any(w[0].isupper() for w in words) and all(w[0].isupper() or (w.islower() and len(w) <= 3) for w in words):
         return "name"
     return "other"
 
@@ -109,10 +116,7 @@ def boundary_table(rows: Iterable[dict]) -> dict[str, dict[str, int]]:
     for row in rows:
         if not row["answerable"] or row["abstained"] or not row["top_answer"]:
             continue
-        golds = row["gold_answers"]
-        relation = best_boundary(row["top_answer"], golds)
-        order = ("exact", "inside", "overshoot", "overlap", "disjoint")
-        gold = min(golds, key=lambda g: order.index(boundary(row["top_answer"], g)))
+        gold, relation = _closest(row["top_answer"], row["gold_answers"])
         table.setdefault(answer_kind(gold), Counter())[relation] += 1
     return {kind: dict(counts) for kind, counts in sorted(table.items())}
 

@@ -43,4 +43,5 @@ def test_boundary_table_by_answer_kind() -> None:
     rows = [row(), row(gold_answers=["Nov. 5-10, 2024"], top_answer="Nov. 5-10, 2024"),
             row(gold_answers=["a red flag"], top_answer="flag"), row(abstained=True)]
     assert answer_kind("Nov. 5-10, 2024") == "number/date" and answer_kind("Southwest University of Law") == "name"
+    assert answer_kind("Hou Yue") == "name" and answer_kind("two") == answer_kind("the cat") == "other"
     assert boundary_table(rows) == {"name": {"inside": 1}, "number/date": {"exact": 1}, "other": {"inside": 1}}
