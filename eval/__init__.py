@@ -36,6 +36,7 @@ __all__ = [
     "eval_records",
     "squad_dataset",
     "failure_report",
+    "BOUNDARIES",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -48,7 +49,7 @@ _HOMES = {
     **{name: "eval.metrics" for name in ("percentile", "exact_match", "f1_score", "max_over_golds")},
     "add_fit_commands": "eval.fitting.cli",
     **{name: "eval.feedback" for name in ("eval_records", "squad_dataset")},
-    "failure_report": "eval.failures",
+    **{name: "eval.failures" for name in ("failure_report", "BOUNDARIES")},
 }
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from eval.datasets import QADataset, QAExample, load_dataset
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
-    from eval.failures import failure_report
+    from eval.failures import BOUNDARIES, failure_report
     from eval.feedback import eval_records, squad_dataset
     from eval.fitting.cli import add_fit_commands
     from eval.metrics import exact_match, f1_score, max_over_golds, percentile

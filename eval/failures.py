@@ -21,18 +21,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from eval.metrics import normalize_answer
+from eval.metrics import answer_tokens, normalize_answer
 
-__all__ = ["FAILURE_CLASSES", "is_failure", "classify_failure", "sample_failures", "failure_table", "boundary",
+__all__ = ["FAILURE_CLASSES", "BOUNDARIES", "is_failure", "classify_failure", "sample_failures", "failure_table", "boundary",
            "best_boundary", "answer_kind", "boundary_table", "failure_report"]
 
 FAILURE_CLASSES: tuple[str, ...] = ("abstained", "answered unanswerable", "wrong passage", "wrong sentence",
                                     "boundary", "other span")
 Boundary = Literal["exact", "inside", "overshoot", "overlap", "disjoint"]
-
-
-def _words(text: str) -> list[str]:
-    return normalize_answer(text).split()
+BOUNDARIES: tuple[Boundary, ...] = ("exact", "inside", "overshoot", "overlap", "disjoint")  # best first
 
 
 def _contains(longer: list[str], shorter: list[str]) -> bool:
@@ -42,7 +39,7 @@ def _contains(longer: list[str], shorter: list[str]) -> bool:
 
 def boundary(prediction: str, gold: str) -> Boundary:
     """How ``prediction`` sits against ``gold``, word by word after SQuAD normalization."""
-    p, g = _words(prediction), _words(gold)
+    p, g = answer_tokens(prediction), answer_tokens(gold)
     if p == g:
         return "exact"
     if _contains(g, p):
@@ -52,12 +49,9 @@ def boundary(prediction: str, gold: str) -> Boundary:
     return "overlap" if set(p) & set(g) else "disjoint"
 
 
-_ORDER: tuple[Boundary, ...] = ("exact", "inside", "overshoot", "overlap", "disjoint")
-
-
 def _closest(prediction: str, golds: Sequence[str]) -> tuple[str, Boundary]:
     """The gold answer ``prediction`` sits best against, and how (exact before inside/overshoot before overlap)."""
-    return min(((g, boundary(prediction, g)) for g in golds), key=lambda pair: _ORDER.index(pair[1]))
+    return min(((g, boundary(prediction, g)) for g in golds), key=lambda pair: BOUNDARIES.index(pair[1]))
 
 
 def best_boundary(prediction: str, golds: Sequence[str]) -> Boundary:
@@ -91,7 +85,7 @@ def classify_failure(row: dict) -> str:
     if row["gold_docs"] and row["top_answer_doc"] not in row["gold_docs"]:
         return "wrong passage"
     sentence = normalize_answer(row.get("top_answer_sentence") or "")
-    if not any(_contains(sentence.split(), _words(g)) for g in row["gold_answers"]):
+    if not any(_contains(sentence.split(), answer_tokens(g)) for g in row["gold_answers"]):
         return "wrong sentence"
     return "other span" if best_boundary(row["top_answer"], row["gold_answers"]) == "disjoint" else "boundary"
 

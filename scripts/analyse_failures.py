@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from eval import failure_report
+from eval import BOUNDARIES, failure_report
 
 
 def main() -> None:
@@ -31,8 +31,7 @@ def main() -> None:
     print("boundaries of answered answerable questions, by gold answer kind:")
     for kind, counts in report["boundaries"].items():
         total = sum(counts.values())
-        shares = ", ".join(f"{name} {counts.get(name, 0) / total:.1%}" for name in
-                           ("exact", "inside", "overshoot", "overlap", "disjoint"))
+        shares = ", ".join(f"{name} {counts.get(name, 0) / total:.1%}" for name in BOUNDARIES)
         print(f"  {kind:<12} n={total:<5} {shares}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -3,9 +3,14 @@
 * **answer removed**: the question against its own paragraph with every sentence that holds a gold
   answer taken out. The topic is still there and the answer is not: the adversarial kind SQuAD 2.0
   was written to have, and the commonest way a user's question outruns their documents.
-* **retrieval negative**: the question against the paragraph of its own article that BM25 (the
-  service's lexical analysis: stop words out, Snowball stems) ranks highest among those holding none
-  of its answers: what the retriever hands the reader when the answer is elsewhere.
+* **retrieval negative**: the question against the paragraph of its own article that BM25 (stop
+  words out, Snowball stems: :func:`index.stemmed_terms`) ranks highest among those holding none of
+  its answers: what the retriever hands the reader when the answer is elsewhere.
+
+:class:`ArticleRanker` scores with bm25s's IDF (``log(1 + ...)``, always positive), not the service's
+:class:`index.LexicalIndex` (FTS5's IDF, near zero for a term in most paragraphs, and Porter stems):
+within one article most paragraphs share its subject's terms, and this ranking is the one the shipped
+reader's negatives were drawn with, so ``rag train-reader`` reproduces its data.
 
 A negative is kept only when no gold answer's text (case-folded) is left in it, and an
 answer-removed paragraph only when at least ``MIN_REMAINING_CHARS`` of it are left.
@@ -23,7 +28,7 @@ from rag.sentences import split_sentences
 __all__ = ["answer_removed", "ArticleRanker", "MIN_REMAINING_CHARS"]
 
 MIN_REMAINING_CHARS = 80
-_K1, _B = 1.2, 0.75  # FTS5's bm25() defaults, which the service's lexical index uses
+_K1, _B = 1.2, 0.75  # bm25's usual k1 and b, as the service's lexical index has them
 
 
 def _holds_an_answer(context: str, answers: Sequence[tuple[int, str]]) -> bool:
@@ -51,8 +56,9 @@ class ArticleRanker:
     def __init__(self, paragraphs: Sequence[str]) -> None:
         self.paragraphs = list(paragraphs)
         self._terms = [Counter(stemmed_terms(p, fold_accents=True)) for p in self.paragraphs]
-        self._lengths = [sum(t.values()) for t in self._terms]
-        self._mean_length = (sum(self._lengths) / len(self._lengths)) if self._lengths else 0.0
+        lengths = [sum(t.values()) for t in self._terms]
+        mean_length = max(sum(lengths) / len(lengths), 1e-9) if lengths else 1e-9
+        self._norms = [_K1 * (1 - _B + _B * length / mean_length) for length in lengths]
         frequency: Counter[str] = Counter()
         for terms in self._terms:
             frequency.update(terms.keys())
@@ -63,8 +69,7 @@ class ArticleRanker:
         """Paragraph indexes, best BM25 score first (paragraphs sharing no term left out)."""
         query = [t for t in dict.fromkeys(stemmed_terms(question, fold_accents=True)) if t in self._idf]
         scores = []
-        for i, terms in enumerate(self._terms):
-            norm = _K1 * (1 - _B + _B * self._lengths[i] / max(self._mean_length, 1e-9))
+        for i, (terms, norm) in enumerate(zip(self._terms, self._norms, strict=True)):
             score = sum(self._idf[t] * terms[t] * (_K1 + 1) / (terms[t] + norm) for t in query if t in terms)
             if score > 0:
                 scores.append((score, i))
