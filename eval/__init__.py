@@ -37,6 +37,7 @@ __all__ = [
     "squad_dataset",
     "failure_report",
     "BOUNDARIES",
+    "recording",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -50,6 +51,7 @@ _HOMES = {
     "add_fit_commands": "eval.fitting.cli",
     **{name: "eval.feedback" for name in ("eval_records", "squad_dataset")},
     **{name: "eval.failures" for name in ("failure_report", "BOUNDARIES")},
+    "recording": "eval.fitting.recording",
 }
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
     from eval.failures import BOUNDARIES, failure_report
+    from eval.fitting.recording import recording
     from eval.feedback import eval_records, squad_dataset
     from eval.fitting.cli import add_fit_commands
     from eval.metrics import exact_match, f1_score, max_over_golds, percentile

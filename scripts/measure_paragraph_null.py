@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval import f1_score, load_dataset, max_over_golds, open_cached_index
-from eval.fitting.recording import recording
+from eval import f1_score, load_dataset, max_over_golds, open_cached_index, recording
 from rag import DEFAULT_BACKEND, NO_ANSWER_SIGNALS, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
