@@ -41,8 +41,11 @@ def collect_guesses(pipeline: Pipeline, examples: Iterable[QAExample], *, max_an
                  "text": g.chunk.text[g.start - g.chunk.char_start:g.end - g.chunk.char_start]} for g in guesses]
         return rows, ({k: signals[k] for k in ("ranker_top", "fused", "fused_gap")} if signals else {})
 
-    answerer, before = pipeline.answerer, pipeline.answerer.max_answers
-    answerer.max_answers = max_answers  # how many spans the reader proposes per window
+    answerer = pipeline.answerer
+    before = answerer.max_answers, answerer.ranker_weight
+    # how many spans the reader proposes per window; and no weight of the ranker, so what is collected
+    # (a range two windows both propose is kept once) does not depend on the no_answer.json being refitted
+    answerer.max_answers, answerer.ranker_weight = max_answers, 0.0
     items = []
     try:
         with recording(pipeline, keep) as recorder:
@@ -53,7 +56,7 @@ def collect_guesses(pipeline: Pipeline, examples: Iterable[QAExample], *, max_an
                     row["f1"] = max_over_golds(f1_score, row["text"], e.answers) if e.answers else 0.0
                 items.append({"answers": list(e.answers), "rows": rows, "fixed": fixed})
     finally:
-        answerer.max_answers = before
+        answerer.max_answers, answerer.ranker_weight = before
     return items
 
 

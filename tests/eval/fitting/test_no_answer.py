@@ -62,8 +62,12 @@ def test_guesses_and_readings_are_collected_through_the_pipeline(pipeline, squad
     pipeline.ingest_documents(list(dataset.documents))
     pipeline.answerer = Answerer(reader=FakeReader({"the Near East": 4.0, "The Amazon": 3.0, "cats": 1.0}, tmp_path))
     before = pipeline.answerer.no_answer
+    pipeline.answerer.ranker_weight = 3.0
     items = collect_guesses(pipeline, dataset.examples)
     assert len(items) == len(dataset.examples) and pipeline.answerer.max_answers == 3
+    assert pipeline.answerer.ranker_weight == 3.0  # restored; and what was collected does not depend on it:
+    pipeline.answerer.ranker_weight = -3.0
+    assert collect_guesses(pipeline, dataset.examples) == items
     by_question = dict(zip([e.question for e in dataset.examples], items, strict=True))
     near_east = by_question["Where was the domestic cat first domesticated?"]
     assert near_east["rows"][0]["f1"] == 1.0 and set(near_east["fixed"]) == {"ranker_top", "fused", "fused_gap"}
