@@ -29,6 +29,7 @@ from domain.types import Chunk, Document, DocumentInfo, Exclusion
 from index.store_access import StoreAccess
 from index.store_lexical import LexicalChanges, StoreLexical
 from index.store_schema import FEEDBACK, SCHEMA, SCHEMA_2
+from index.store_vectors import StoreVectors, unpack_vectors
 
 __all__ = ["Store", "StoredChunk", "Changes", "LexicalChanges"]
 
@@ -66,7 +67,7 @@ class Changes:
     complete: bool  # False when tombstones older than the asked number have been pruned
 
 
-class Store(StoreAccess, StoreLexical):
+class Store(StoreAccess, StoreLexical, StoreVectors):
     """One SQLite file. Reads may come from any thread; writes come from one writer at a time."""
 
     def __init__(self, path: Path, *, readonly: bool = False, create: bool = False) -> None:
@@ -265,7 +266,7 @@ class Store(StoreAccess, StoreLexical):
             complete = self._meta("pruned_through") <= seq
             added = self._query("SELECT chunk_id, vector FROM chunks INDEXED BY chunks_by_seq WHERE seq > ?", (seq,))
             deleted = self._query("SELECT chunk_id FROM deleted_chunks WHERE seq > ?", (seq,))
-        ids, vectors = _unpack(added, dimension)
+        ids, vectors = unpack_vectors(added, dimension)
         return Changes(now, ids, vectors, np.array([r[0] for r in deleted], dtype=np.int64), complete)
 
     def changed_since_save(self) -> int:
@@ -348,45 +349,6 @@ class Store(StoreAccess, StoreLexical):
         """Every (chunk id, text), in chunk id order."""
         yield from self._query("SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
 
-    def vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every (chunk ids, vectors), in chunk id order."""
-        rows = self._query("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id")
-        return _unpack(rows, dimension)
-
-    def vectors_of(self, chunk_ids: list[int], dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (chunk ids, vectors) of those of ``chunk_ids`` that are stored."""
-        rows: list[tuple] = []
-        for i in range(0, len(chunk_ids), 500):
-            batch = chunk_ids[i : i + 500]
-            rows += self._query(f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({','.join('?' * len(batch))})",
-                                batch)
-        return _unpack(rows, dimension)
-
-    def all_sentences(self, dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every sentence as (chunk ids, (start, end) document offsets, vectors), by chunk then sentence."""
-        rows = self._query("SELECT chunk_id, char_start, char_end, vector FROM sentences ORDER BY chunk_id, sentence_id")
-        chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
-        offsets = np.array([(r[1], r[2]) for r in rows], dtype=np.int64).reshape(len(rows), 2)
-        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
-        return chunk_ids, offsets, vectors
-
-    def sentences(self, chunk_ids: Iterable[int], dimension: int) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
-        """For each chunk id: its sentences' document offsets and their vectors."""
-        wanted = [int(i) for i in chunk_ids]
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = self._query(f"SELECT chunk_id, char_start, char_end, vector FROM sentences WHERE chunk_id IN ({marks}) "
-                           "ORDER BY chunk_id, sentence_id", wanted)
-        grouped: dict[int, list[tuple]] = {}
-        for row in rows:
-            grouped.setdefault(row[0], []).append(row)
-        return {
-            chunk_id: ([(r[1], r[2]) for r in group],
-                       np.frombuffer(b"".join(r[3] for r in group), dtype=np.float32).reshape(len(group), dimension))
-            for chunk_id, group in grouped.items()
-        }
-
     def chunk_slices_agree(self) -> list[int]:
         """Chunk ids whose stored text differs from their document's text at their offsets."""
         rows = self._query(
@@ -394,10 +356,3 @@ class Store(StoreAccess, StoreLexical):
             "WHERE substr(d.text, c.char_start + 1, c.char_end - c.char_start) != c.text"
         )
         return [r[0] for r in rows]
-
-
-def _unpack(rows: list[tuple], dimension: int) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
-    return ids, vectors
-
