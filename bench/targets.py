@@ -13,7 +13,7 @@ def _target(name: str, value: float | None, goal: float, *, higher: bool, unit: 
 
 
 def targets(results: dict[str, Any]) -> list[dict]:
-    """Each issue-6 target with the measured value."""
+    """A row for each target the run measured something for (issues 6, 12 and 28, and the Milvus comparisons)."""
     rows = []
     ing = results.get("ingest", {})
     if "int8_encode_speedup_vs_reference" in ing:

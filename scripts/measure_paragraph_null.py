@@ -100,7 +100,8 @@ def main() -> None:
                                  **({"reader_dir": args.reader} if args.reader else {})).pipeline
     rows = collect(pipeline, dataset.examples)
     y = np.array([r["answerable"] for r in rows])
-    print(f"{len(rows)} questions of {args.squad.name} ({int(y.sum())} answerable), reader {pipeline.answerer.reader.name}")
+    print(f"{len(rows)} questions of {args.squad.name} ({int(y.sum())} answerable), "
+          f"reader {pipeline.answerer.reader.name}")
     ms = 1000 * np.array([r["seconds"] for r in rows])
     for i, what in enumerate(("sentence windows (as now)", "+ top passage whole", "+ top 3 passages whole")):
         print(f"  {what:<26} p50 {np.percentile(ms[:, i], 50):6.1f} ms  p95 {np.percentile(ms[:, i], 95):6.1f} ms")
