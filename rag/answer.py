@@ -142,6 +142,11 @@ class Guess:
     sentence: int | None  # index into the candidates (None: it starts between them)
     score: float
 
+    @property
+    def text(self) -> str:
+        """The words it proposes."""
+        return _text(self.chunk, self.start, self.end)
+
 
 class Answerer:
     """Picks answers from the top passages with the reader, or decides there is none.

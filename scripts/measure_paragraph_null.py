@@ -36,7 +36,7 @@ def collect(pipeline, examples) -> list[dict]:
         t2 = time.perf_counter()
         top3 = answerer.read_chunks(question, chunks, sentences).signals.get("margin", -50.0)
         t3 = time.perf_counter()
-        text = _text(guesses[0]) if guesses else ""
+        text = guesses[0].text if guesses else ""
         return signals, text, {"paragraph_top": top, "paragraph_top3": top3}, (t1 - t0, t2 - t1, t3 - t2)
 
     rows = []
@@ -50,10 +50,6 @@ def collect(pipeline, examples) -> list[dict]:
                          "f1": max_over_golds(f1_score, text, e.answers) if e.answers else 0.0,
                          "x": {**signals, **extra}, "seconds": seconds})
     return rows
-
-
-def _text(guess) -> str:
-    return guess.chunk.text[guess.start - guess.chunk.char_start:guess.end - guess.chunk.char_start]
 
 
 def held_out_confidence(rows: list[dict], names: tuple[str, ...]) -> np.ndarray:

@@ -38,7 +38,7 @@ def collect_guesses(pipeline: Pipeline, examples: Iterable[QAExample], *, max_an
         found, guesses, signals = answerer.guesses(question, vector, chunks, sentences, fused_scores=fused_scores)
         rows = [{"margin": g.margin, "span": g.span, "ranker": g.ranker,
                  "sentence": float(found.similarity[g.sentence]) if g.sentence is not None else 0.0,
-                 "text": g.chunk.text[g.start - g.chunk.char_start:g.end - g.chunk.char_start]} for g in guesses]
+                 "text": g.text} for g in guesses]
         return rows, ({k: signals[k] for k in ("ranker_top", "fused", "fused_gap")} if signals else {})
 
     answerer = pipeline.answerer

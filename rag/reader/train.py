@@ -309,8 +309,7 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     model.eval()
     card = _card(settings, data=data, questions=len(examples), pairs=len(pairs), windows=len(features), step=step,
                  total_steps=total_steps, wall=wall_before + time.time() - started, bf16=bf16, losses=losses,
-                 commit=commit, kinds=kinds, lineage=lineage)
-    card["commit_dirty"] = dirty  # the tree had uncommitted changes to tracked files when the run started
+                 commit=commit, commit_dirty=dirty, kinds=kinds, lineage=lineage)
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model.cpu(), tokenizer, out, card=card)
     checkpoint_path.unlink(missing_ok=True)
@@ -320,10 +319,11 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
 
 def _card(settings: TrainSettings, *, data: list[dict], questions: int, pairs: int, windows: int | None, step: int,
           total_steps: int | None, wall: float, bf16: bool, losses: list[float], commit: str | None,
-          kinds: dict[str, int], lineage: dict | None) -> dict:
+          commit_dirty: bool | None, kinds: dict[str, int], lineage: dict | None) -> dict:
     return {
         "base_encoder": None, "base": lineage,
         "data": data, "command": settings.command, "commit": commit, "seed": settings.seed,
+        "commit_dirty": commit_dirty,  # the tree had uncommitted changes to tracked files when the run started
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("qa_files", "out", "base", "command", "resume", "stop_after_steps")},
         "bf16": bf16, "questions": questions, "pairs": pairs,
         "pairs_by_kind_before_sampling": kinds, "windows": windows, "steps": step,
@@ -364,11 +364,12 @@ def finish_from_checkpoint(out: Path) -> Path:
     kinds: dict[str, int] = {}
     pairs = training_pairs(examples, negatives=settings.negatives, answer_removed=settings.answer_removed,
                            seed=settings.seed, counts=kinds)
+    commit, dirty = git_commit()  # the code that writes this reader (training's start is not on record)
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
-                 commit=git_commit()[0], kinds=kinds, lineage=_lineage(settings.base))
+                 commit=commit, commit_dirty=dirty, kinds=kinds, lineage=_lineage(settings.base))
     card["stopped_early"] = True
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model, tokenizer, out, card=card)
