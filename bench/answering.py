@@ -24,14 +24,16 @@ logger = logging.getLogger(__name__)
 
 
 def ask_in_process(pipeline: Any, questions: list[str], *, warmup: int = 10) -> dict:
-    """End-to-end ``pipeline.ask`` latency, and each stage timed alone on the same questions."""
+    """End-to-end ``pipeline.ask`` latency, the share of questions answered "no answer", and each stage
+    timed alone on the same questions."""
     for q in questions[:min(warmup, len(questions) // 2)]:
         pipeline.ask(q)
-    total, retrieve, answer = [], [], []
+    total, retrieve, answer, abstained = [], [], [], 0
     for q in questions:
         started = time.perf_counter()
         result = pipeline.ask(q)
         total.append((time.perf_counter() - started) * 1000)
+        abstained += result.no_answer
         retrieve.append(result.timings_ms.get("retrieve", float("nan")))
         answer.append(result.timings_ms.get("answer", float("nan")))
     stages: dict[str, list[float]] = {"embed question": [], "dense search (FAISS, 50)": [],
@@ -49,7 +51,7 @@ def ask_in_process(pipeline: Any, questions: list[str], *, warmup: int = 10) -> 
         t4 = time.perf_counter()
         for name, (a, b) in zip(stages, [(t0, t1), (t1, t2), (t2, t3), (t3, t4)], strict=True):
             stages[name].append((b - a) * 1000)
-    return {"total": percentiles(total), "pipeline_timings": {"retrieve": percentiles(retrieve),
+    return {"total": percentiles(total), "abstained": abstained / max(1, len(questions)), "pipeline_timings": {"retrieve": percentiles(retrieve),
                                                               "answer": percentiles(answer)},
             "stages_alone": {name: percentiles(values) for name, values in stages.items()}}
 
@@ -75,14 +77,17 @@ def profile_asks(pipeline: Any, questions: list[str], out: Path, *, top: int = 2
 
 
 @contextmanager
-def start_server(index_dir: Path | str, log_file: Path, *, workers: int = 1, timeout: float = 120.0) -> Iterator[dict]:
-    """``rag --index DIR serve`` on 127.0.0.1 as a child process; yields its pids, port and start-up time.
+def start_server(index_dir: Path | str, log_file: Path, *, workers: int = 1, timeout: float = 120.0,
+                 reader_dir: Path | str | None = None) -> Iterator[dict]:
+    """``rag [--reader DIR] --index DIR serve`` on 127.0.0.1 as a child process; yields its pids, port and
+    start-up time.
 
     With several workers, ready means every worker has started (each logs "Application startup
     complete"), and memory is the sum over the worker processes.
     """
     port = free_port()
-    command = rag_serve_command(index_dir, port, workers=workers, log_level="warning" if workers == 1 else "info")
+    command = rag_serve_command(index_dir, port, workers=workers, log_level="warning" if workers == 1 else "info",
+                                reader_dir=reader_dir)
     started = time.perf_counter()
     with serving(command, port=port, log_path=log_file, workers=workers, timeout=timeout) as (_, process):
         info: dict[str, Any] = {"pid": process.pid, "port": port, "workers": workers, "command": " ".join(command[1:]),

@@ -103,7 +103,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     work = out / "work"
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": machine(), "smoke": smoke, "sections": sorted(sections)}
+    reader = getattr(args, "reader", None)  # rag --reader DIR bench: that reader answers, in-process and served
+    results: dict[str, Any] = {"machine": machine(), "smoke": smoke, "sections": sorted(sections),
+                               "reader": str(reader) if reader else "shipped"}
     n_chunks = args.chunks or (150 if smoke else 10_000)
     n_questions = args.questions or (8 if smoke else 300)
 
@@ -123,7 +125,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         results["by_index"] = []
         for location in args.existing_index:
             results["by_index"].append(_answer_on(location, questions, out, smoke=smoke, workers=args.serve_workers,
-                                                  embedder=fake))
+                                                  embedder=fake, reader_dir=reader))
             _checkpoint(results, out)
         results.update({key: results["by_index"][0][key] for key in ("footprint", "answer", "http")})
         sections = set()
@@ -194,7 +196,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         results["footprint"] = {"index_mb": dir_size_mb(index_dir), "chunks": big["result"]["chunks"]}
         _checkpoint(results, out)
 
-        pipeline = Pipeline.open(index_dir, embedder=embedders["int8"], create=False)
+        pipeline = Pipeline.open(index_dir, embedder=embedders["int8"], create=False, reader_dir=reader)
         if "answer" in sections:
             logger.info("answering in-process")
             results["answer"] = answering.ask_in_process(pipeline, questions)
@@ -202,7 +204,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             _checkpoint(results, out)
         if "http" in sections:
             logger.info("answering over HTTP")
-            results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke, workers=args.serve_workers)
+            results["http"] = _http(pipeline, index_dir, questions, out, smoke=smoke, workers=args.serve_workers,
+                                    reader_dir=reader)
             results["footprint"].update({k: results["http"]["server"].get(k) for k in
                                          ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
             _checkpoint(results, out)
@@ -264,13 +267,13 @@ def _scale_ask(args: argparse.Namespace, results: dict[str, Any], out: Path, wor
 
 
 def _answer_on(location: str, questions: list[str], out: Path, *, smoke: bool, workers: int,
-               embedder: Any = None) -> dict[str, Any]:
+               embedder: Any = None, reader_dir: str | None = None) -> dict[str, Any]:
     """Answering on an index that exists: in-process, then over HTTP (one location after another, back to back)."""
     from bench import answering
     from index import is_milvus
     from rag import Pipeline
 
-    pipeline = Pipeline.open(location, embedder=embedder, create=False)
+    pipeline = Pipeline.open(location, embedder=embedder, create=False, reader_dir=reader_dir)
     path = Path(location.removeprefix("milvus-lite:")) if not location.startswith("milvus://") else None
     found: dict[str, Any] = {"index": location, "footprint": {"index_mb": dir_size_mb(path) if path else None,
                                                               "chunks": pipeline.stats()["chunks"]}}
@@ -279,7 +282,8 @@ def _answer_on(location: str, questions: list[str], out: Path, *, smoke: bool, w
     found["answer"]["profile_top"] = answering.profile_asks(pipeline, questions[:100], out / f"profile-{tag}.txt")
     if is_milvus(location) and not smoke:
         pipeline.directory.close()  # milvus-lite: one process per file, and the server is another process
-    found["http"] = _http(pipeline, location, questions, out, smoke=smoke, workers=workers, log=f"server-{tag}.log")
+    found["http"] = _http(pipeline, location, questions, out, smoke=smoke, workers=workers, log=f"server-{tag}.log",
+                          reader_dir=reader_dir)
     found["footprint"].update({k: found["http"]["server"].get(k) for k in
                                ("start_to_ready_s", "peak_rss_mb", "rss_after_start_mb")})
     if not is_milvus(location) or smoke:
@@ -288,7 +292,7 @@ def _answer_on(location: str, questions: list[str], out: Path, *, smoke: bool, w
 
 
 def _http(pipeline: Any, index_dir: Path | str, questions: list[str], out: Path, *, smoke: bool, workers: int = 1,
-          log: str = "server.log") -> dict:
+          log: str = "server.log", reader_dir: str | None = None) -> dict:
     from bench import answering
 
     if smoke:
@@ -296,7 +300,7 @@ def _http(pipeline: Any, index_dir: Path | str, questions: list[str], out: Path,
 
         server = answering.in_process_server(create_app(Settings(index_dir=index_dir), pipeline=pipeline))
     else:
-        server = answering.start_server(index_dir, out / log, workers=workers)
+        server = answering.start_server(index_dir, out / log, workers=workers, reader_dir=reader_dir)
     plan = [(1, 8, 4), (8, 16, 0)] if smoke else [(1, 300, 20), (8, 480, 0), (32, 960, 0)]
     runs = []
     with server as info:
@@ -310,6 +314,8 @@ def _http(pipeline: Any, index_dir: Path | str, questions: list[str], out: Path,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--reader", metavar="DIR", help="the reader that answers (default: the shipped one); "
+                                                        "`rag --reader DIR bench` does the same")
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

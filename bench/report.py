@@ -158,6 +158,8 @@ def render(results: dict[str, Any]) -> str:
     lines = [f"## rag bench{' --smoke' if results.get('smoke') else ''}", "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; load average at start "
              f"{m['load_average_at_start']}; {m['time']}", ""]
+    if results.get("reader", "shipped") != "shipped":
+        lines += [f"Reader: {results['reader']} (not the shipped one)", ""]
     if results.get("targets"):
         lines += ["### Targets", ""]
         lines += _table(["target", "measured", "goal", "met"],

@@ -3,7 +3,7 @@ benchmark, the measuring scripts and the tests use.
 
 ``serving(command, ...)`` runs any command that serves HTTP on 127.0.0.1:PORT and yields once
 ``/readyz`` answers 200 (and, with several uvicorn workers, once each has logged its start);
-``rag_serve_command`` is the command line of ``rag --index DIR serve``.
+``rag_serve_command`` is the command line of ``rag [--reader DIR] --index DIR serve``.
 """
 from __future__ import annotations
 
@@ -62,8 +62,9 @@ def wait_ready(base_url: str, *, process: subprocess.Popen | None = None, timeou
 
 
 def rag_serve_command(index: str | os.PathLike[str], port: int, *, workers: int = 1, log_level: str = "warning",
-                      extra_args: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, "-m", "ragcli", "--index", str(index), "serve", "--host", "127.0.0.1", "--port", str(port),
+                      extra_args: Sequence[str] = (), reader_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    reader = ["--reader", str(reader_dir)] if reader_dir is not None else []
+    return [sys.executable, "-m", "ragcli", *reader, "--index", str(index), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", log_level, "--workers", str(workers), *extra_args]
 
 
