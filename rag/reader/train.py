@@ -216,6 +216,8 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
         settings.base = Path(settings.base) if settings.base else None
     torch.manual_seed(settings.seed)
     lineage = _lineage(settings.base)  # read now: the base directory may be replaced while this run trains
+    if state is not None and "commit" in state:  # what the run started from (a checkpoint older than this: now)
+        commit, dirty, lineage = state["commit"], state["commit_dirty"], state["lineage"]
     bf16 = settings.bf16 if settings.bf16 is not None else (settings.device.startswith("cuda") or _has_amx())
 
     data = [{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files]
@@ -264,7 +266,8 @@ def train_reader(settings: TrainSettings, *, progress: bool = True) -> Path:
     def checkpoint() -> None:
         _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "scheduler": scheduler.state_dict(), "step": step, "wall_s": wall_before + time.time() - started,
-                      "losses": losses, "total_steps": total_steps, "rng": torch.get_rng_state(), "settings": {**asdict(settings), "qa_files": [str(p) for p in settings.qa_files],
+                      "losses": losses, "total_steps": total_steps, "rng": torch.get_rng_state(),
+                      "commit": commit, "commit_dirty": dirty, "lineage": lineage, "settings": {**asdict(settings), "qa_files": [str(p) for p in settings.qa_files],
                                                      "out": str(settings.out),
                                                      "base": str(settings.base) if settings.base else None}},
                      checkpoint_path)
@@ -364,13 +367,17 @@ def finish_from_checkpoint(out: Path) -> Path:
     kinds: dict[str, int] = {}
     pairs = training_pairs(examples, negatives=settings.negatives, answer_removed=settings.answer_removed,
                            seed=settings.seed, counts=kinds)
-    commit, dirty = git_commit()  # the code that writes this reader (training's start is not on record)
+    finished_at, _ = git_commit()  # the code that writes this reader
+    # the code the run started from and its base as it was then (a checkpoint older than this: as they are now)
+    commit, dirty = (state["commit"], state["commit_dirty"]) if "commit" in state else (finished_at, git_commit()[1])
+    lineage = state["lineage"] if "commit" in state else _lineage(settings.base)
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
-                 commit=commit, commit_dirty=dirty, kinds=kinds, lineage=_lineage(settings.base))
+                 commit=commit, commit_dirty=dirty, kinds=kinds, lineage=lineage)
     card["stopped_early"] = True
+    card["finished_at_commit"] = finished_at
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model, tokenizer, out, card=card)
     return out

@@ -119,3 +119,20 @@ def test_a_fine_tuned_reader_records_its_base_and_the_base_lineage(qa_file: Path
     assert card["commit_dirty"] in (True, False, None)  # None outside a git checkout
     kinds = card["pairs_by_kind_before_sampling"]
     assert kinds["answerable"] == 5 and kinds["answer_removed"] >= 1 and card["settings"]["answer_removed"] == 1.0
+
+
+def test_a_reader_finished_early_records_the_commit_and_base_its_run_started_from(qa_file: Path, tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from rag.provenance import git_commit
+    from rag.reader import train
+    from rag.reader.model_dir import write_card
+
+    base = train_reader(settings(qa_file, tmp_path / "base"), progress=False)
+    base_sha = read_card(base)["weights_sha256"]
+    out = train_reader(settings(qa_file, tmp_path / "tuned", base=base, stop_after_steps=1), progress=False)
+    # meanwhile the code moves on and the base directory is replaced by another reader
+    monkeypatch.setattr(train, "git_commit", lambda: ("a-later-commit", False))
+    write_card(base, {**read_card(base), "weights_sha256": "another"})
+    card = read_card(train.finish_from_checkpoint(out))
+    assert card["commit"] == git_commit()[0] and card["finished_at_commit"] == "a-later-commit"
+    assert card["base"]["weights_sha256"] == base_sha and card["stopped_early"] is True
