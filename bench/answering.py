@@ -51,8 +51,8 @@ def ask_in_process(pipeline: Any, questions: list[str], *, warmup: int = 10) -> 
         t4 = time.perf_counter()
         for name, (a, b) in zip(stages, [(t0, t1), (t1, t2), (t2, t3), (t3, t4)], strict=True):
             stages[name].append((b - a) * 1000)
-    return {"total": percentiles(total), "abstained": abstained / max(1, len(questions)), "pipeline_timings": {"retrieve": percentiles(retrieve),
-                                                              "answer": percentiles(answer)},
+    return {"total": percentiles(total), "abstained": abstained / max(1, len(questions)),
+            "pipeline_timings": {"retrieve": percentiles(retrieve), "answer": percentiles(answer)},
             "stages_alone": {name: percentiles(values) for name, values in stages.items()}}
 
 

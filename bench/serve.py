@@ -63,7 +63,8 @@ def wait_ready(base_url: str, *, process: subprocess.Popen | None = None, timeou
 
 def rag_serve_command(index: str | os.PathLike[str], port: int, *, workers: int = 1, log_level: str = "warning",
                       extra_args: Sequence[str] = (), reader_dir: str | os.PathLike[str] | None = None) -> list[str]:
-    reader = ["--reader", str(reader_dir)] if reader_dir is not None else []
+    # absolute: the child runs in the repository, not where a relative path was given
+    reader = ["--reader", os.path.abspath(reader_dir)] if reader_dir is not None else []
     return [sys.executable, "-m", "ragcli", *reader, "--index", str(index), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", log_level, "--workers", str(workers), *extra_args]
 

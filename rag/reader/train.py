@@ -367,9 +367,9 @@ def finish_from_checkpoint(out: Path) -> Path:
     kinds: dict[str, int] = {}
     pairs = training_pairs(examples, negatives=settings.negatives, answer_removed=settings.answer_removed,
                            seed=settings.seed, counts=kinds)
-    finished_at, _ = git_commit()  # the code that writes this reader
+    here = git_commit()  # the code that writes this reader
     # the code the run started from and its base as it was then (a checkpoint older than this: as they are now)
-    commit, dirty = (state["commit"], state["commit_dirty"]) if "commit" in state else (finished_at, git_commit()[1])
+    commit, dirty = (state["commit"], state["commit_dirty"]) if "commit" in state else here
     lineage = state["lineage"] if "commit" in state else _lineage(settings.base)
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
@@ -377,7 +377,7 @@ def finish_from_checkpoint(out: Path) -> Path:
                  bf16=settings.bf16 if settings.bf16 is not None else _has_amx(), losses=state["losses"],
                  commit=commit, commit_dirty=dirty, kinds=kinds, lineage=lineage)
     card["stopped_early"] = True
-    card["finished_at_commit"] = finished_at
+    card["finished_at_commit"] = here[0]
     _start_from_base_no_answer(settings.base, out, card)
     save_reader(model, tokenizer, out, card=card)
     return out
