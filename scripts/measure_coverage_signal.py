@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from eval import load_dataset, open_cached_index
+from eval.fitting.no_answer import no_ans_acc_within
 from eval.metrics import f1_score, max_over_golds
 from rag import DEFAULT_BACKEND, SentenceTransformerEmbedder
 from rag.sentence_rank import tokenize
@@ -31,8 +32,8 @@ FEATURES = ("log-odds", "coverage", "coverage without title words", "missing wor
 
 
 def features(question: str, title: str, sentence: str, answer: str, confidence: float) -> list[float]:
-    asked, named = set(tokenize(question)), set(tokenize(title))
-    has, inside, untitled = set(tokenize(sentence)), set(tokenize(answer)), set(tokenize(question)) - named
+    asked, has, inside = set(tokenize(question)), set(tokenize(sentence)), set(tokenize(answer))
+    untitled = asked - set(tokenize(title))
     p = min(max(confidence, 1e-6), 1 - 1e-6)
     missing = len(untitled - has)
     return [math.log(p / (1 - p)), len(asked & has) / max(1, len(asked)), len(untitled & has) / max(1, len(untitled)),
@@ -40,14 +41,7 @@ def features(question: str, title: str, sentence: str, answer: str, confidence: 
 
 
 def within_three_points(confidence: np.ndarray, answerable: np.ndarray, f1: np.ndarray) -> float:
-    """The largest share of unanswerable questions abstained on at a threshold that keeps has-answer F1
-    within 3 points of never abstaining."""
-    never, best = f1[answerable].sum(), 0.0
-    for t in np.unique(np.round(confidence, 4)):
-        keep = confidence >= t
-        if 100 * (never - (f1 * keep)[answerable].sum()) / answerable.sum() <= 3:
-            best = max(best, float((~keep[~answerable]).mean()))
-    return best
+    return no_ans_acc_within(confidence, answerable, f1, 3.0)[0]
 
 
 def main() -> None:
@@ -63,8 +57,8 @@ def main() -> None:
     for example in dataset.examples:
         result = pipeline.ask(example.question)
         top = result.answers[0] if result.answers else None
-        rows.append(features(example.question, top.citation.title if top else "", top.sentence if top else "", top.text if top else "",
-                             result.confidence))
+        rows.append(features(example.question, top.citation.title if top else "", top.sentence if top else "",
+                             top.text if top else "", result.confidence))
         answerable.append(bool(example.answers))
         f1.append(max_over_golds(f1_score, top.text, example.answers) if top and example.answers else 0.0)
         article.append(example.gold_doc_ids[0].split("#")[0])

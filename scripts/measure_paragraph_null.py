@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import f1_score, load_dataset, max_over_golds, open_cached_index, recording
+from eval.fitting.no_answer import no_ans_acc_within as within
 from rag import DEFAULT_BACKEND, NO_ANSWER_SIGNALS, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,18 +70,7 @@ def held_out_confidence(rows: list[dict], names: tuple[str, ...]) -> np.ndarray:
 
 
 def no_ans_acc_within(rows: list[dict], conf: np.ndarray, drop: float) -> tuple[float, float]:
-    """The most unanswerable questions abstained on (a share) with has-answer F1 at most ``drop`` points
-    below never abstaining, and that F1."""
-    y = np.array([r["answerable"] for r in rows])
-    f1 = np.array([r["f1"] for r in rows])
-    never = 100.0 * f1[y].mean()
-    best = (0.0, never)
-    for t in np.unique(conf):
-        keep = conf >= t
-        has_f1 = 100.0 * (f1 * keep)[y].mean()
-        if never - has_f1 <= drop:
-            best = max(best, (float((~keep)[~y].mean()), float(has_f1)))
-    return best
+    return within(conf, np.array([r["answerable"] for r in rows]), np.array([r["f1"] for r in rows]), drop)
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from eval.fitting.recording import recording
 from eval.metrics import exact_match, f1_score, max_over_golds
 from rag import NO_ANSWER_SIGNALS, NoAnswerModel, Pipeline
 
-__all__ = ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "collect_reading", "reading_figures",
-           "fit_reading_threshold"]
+__all__ = ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "no_ans_acc_within", "collect_reading",
+           "reading_figures", "fit_reading_threshold"]
 
 GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)  # ranker weights
 NEVER = -1e9  # a threshold nothing falls below
@@ -112,6 +112,20 @@ def fit_no_answer(items: Sequence[dict], weight: float, max_drop: float) -> tupl
             best = float(t)
     step = max(1, len(curve) // 40)
     return NoAnswerModel(weights, bias, best), [c for n, c in enumerate(curve) if n % step == 0]
+
+
+def no_ans_acc_within(confidence: np.ndarray, answerable: np.ndarray, f1: np.ndarray,
+                      drop: float) -> tuple[float, float]:
+    """The most unanswerable questions abstained on (a share) by a confidence threshold that keeps
+    has-answer F1 at most ``drop`` points (0-100) below never abstaining, and that F1."""
+    never = 100.0 * f1[answerable].mean()
+    best = (0.0, never)
+    for t in np.unique(confidence):
+        keep = confidence >= t
+        has_f1 = 100.0 * (f1 * keep)[answerable].mean()
+        if never - has_f1 <= drop:
+            best = max(best, (float((~keep)[~answerable].mean()), float(has_f1)))
+    return best
 
 
 def collect_reading(pipeline: Pipeline, examples: Iterable[QAExample], *, progress: bool = False) -> list[dict]:

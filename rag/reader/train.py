@@ -369,8 +369,8 @@ def finish_from_checkpoint(out: Path) -> Path:
                            seed=settings.seed, counts=kinds)
     here = git_commit()  # the code that writes this reader
     # the code the run started from and its base as it was then (a checkpoint older than this: as they are now)
-    commit, dirty = (state["commit"], state["commit_dirty"]) if "commit" in state else here
-    lineage = state["lineage"] if "commit" in state else _lineage(settings.base)
+    commit, dirty, lineage = (state["commit"], state["commit_dirty"], state["lineage"]) if "commit" in state \
+        else (*here, _lineage(settings.base))
     card = _card(settings, data=[{"path": str(p), "sha256": file_sha256(p)} for p in settings.qa_files],
                  questions=len(examples), pairs=min(len(pairs), settings.max_examples or len(pairs)), windows=None,
                  step=state["step"], total_steps=state.get("total_steps"), wall=state["wall_s"],
