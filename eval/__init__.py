@@ -38,6 +38,7 @@ __all__ = [
     "failure_report",
     "BOUNDARIES",
     "recording",
+    "no_ans_acc_within",
 ]
 
 # Imported lazily: `rag --help` loads eval.cli, which must not pull in faiss and torch.
@@ -52,6 +53,7 @@ _HOMES = {
     **{name: "eval.feedback" for name in ("eval_records", "squad_dataset")},
     **{name: "eval.failures" for name in ("failure_report", "BOUNDARIES")},
     "recording": "eval.fitting.recording",
+    "no_ans_acc_within": "eval.fitting.no_answer",
 }
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from eval.cli import add_arguments, main, run
     from eval.errors import BaselineError, DatasetError, EvalError
     from eval.failures import BOUNDARIES, failure_report
+    from eval.fitting.no_answer import no_ans_acc_within
     from eval.fitting.recording import recording
     from eval.feedback import eval_records, squad_dataset
     from eval.fitting.cli import add_fit_commands

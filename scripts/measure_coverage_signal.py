@@ -20,11 +20,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from eval import load_dataset, open_cached_index
-from eval.fitting.no_answer import no_ans_acc_within
-from eval.metrics import f1_score, max_over_golds
+from eval import f1_score, load_dataset, max_over_golds, no_ans_acc_within, open_cached_index
+from index import stemmed_terms as tokenize
 from rag import DEFAULT_BACKEND, SentenceTransformerEmbedder
-from rag.sentence_rank import tokenize
 
 REPO = Path(__file__).resolve().parents[1]
 FEATURES = ("log-odds", "coverage", "coverage without title words", "missing words", "missing words (at most 4)",

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import f1_score, load_dataset, max_over_golds, open_cached_index, recording
-from eval.fitting.no_answer import no_ans_acc_within as within
+from eval import no_ans_acc_within as within
 from rag import DEFAULT_BACKEND, NO_ANSWER_SIGNALS, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ PUBLIC = {
              "BuiltIndex", "open_cached_index", "EvalError", "DatasetError", "BaselineError",
              "main", "run", "add_arguments", "percentile", "exact_match", "f1_score", "max_over_golds", "add_fit_commands",
              "eval_records", "squad_dataset", "failure_report", "BOUNDARIES",
-             "recording"],
+             "recording", "no_ans_acc_within"],
     "eval.failures": ["FAILURE_CLASSES", "BOUNDARIES", "is_failure", "classify_failure", "sample_failures", "failure_table",
                       "boundary", "best_boundary", "answer_kind", "boundary_table", "failure_report"],
     "eval.metrics": ["normalize_answer", "answer_tokens", "exact_match", "f1_score", "max_over_golds",
@@ -28,7 +28,8 @@ PUBLIC = {
                             "fit_fusion"],
     "eval.fitting.sentence_ranker": ["COSINE_ONLY", "TOPS", "collect_candidates", "candidate_features", "fit_ranker",
                                      "score_ranker", "held_out"],
-    "eval.fitting.no_answer": ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "collect_reading",
+    "eval.fitting.no_answer": ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "no_ans_acc_within",
+                               "collect_reading",
                                "reading_figures", "fit_reading_threshold"],
 }
 
