@@ -38,10 +38,6 @@ def features(question: str, title: str, sentence: str, answer: str, confidence: 
             missing, min(missing, 4), len(asked & inside) / max(1, len(asked))]
 
 
-def within_three_points(confidence: np.ndarray, answerable: np.ndarray, f1: np.ndarray) -> float:
-    return no_ans_acc_within(confidence, answerable, f1, 3.0)[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--squad", type=Path, default=REPO / "reader-data" / "squad2-dev-other.val.json")
@@ -62,7 +58,7 @@ def main() -> None:
         article.append(example.gold_doc_ids[0].split("#")[0])
     X, y, f1s, articles = np.array(rows), np.array(answerable), np.array(f1), np.array(article)
     print(f"{len(y)} questions ({y.sum()} answerable), {len(set(article))} articles; "
-          f"the shipped confidence itself: {within_three_points(X[:, 0], y, f1s):.3f}")
+          f"the shipped confidence itself: {no_ans_acc_within(X[:, 0], y, f1s, 3.0)[0]:.3f}")
     for name, columns in [("log-odds alone", [0])] + [(f"log-odds + {FEATURES[c]}", [0, c]) for c in range(1, 6)] \
             + [("log-odds + all", list(range(6)))]:
         held_out = np.zeros(len(y))
@@ -71,7 +67,7 @@ def main() -> None:
             model = LogisticRegression(max_iter=5000).fit(X[~test][:, columns], y[~test])
             held_out[test] = model.predict_proba(X[test][:, columns])[:, 1]
         print(f"{name:45s} no_ans_acc within 3 points, leave one article out: "
-              f"{within_three_points(held_out, y, f1s):.3f}")
+              f"{no_ans_acc_within(held_out, y, f1s, 3.0)[0]:.3f}")
 
 
 if __name__ == "__main__":

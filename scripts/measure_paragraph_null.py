@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval import f1_score, load_dataset, max_over_golds, open_cached_index, recording
-from eval import no_ans_acc_within as within
+from eval import f1_score, load_dataset, max_over_golds, no_ans_acc_within, open_cached_index, recording
 from rag import DEFAULT_BACKEND, NO_ANSWER_SIGNALS, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,10 +68,6 @@ def held_out_confidence(rows: list[dict], names: tuple[str, ...]) -> np.ndarray:
     return conf
 
 
-def no_ans_acc_within(rows: list[dict], conf: np.ndarray, drop: float) -> tuple[float, float]:
-    return within(conf, np.array([r["answerable"] for r in rows]), np.array([r["f1"] for r in rows]), drop)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--squad", type=Path, default=REPO / "reader-data" / "squad2-dev-other.val.json")
@@ -85,7 +80,7 @@ def main() -> None:
                                  documents=dataset.documents, cache_dir=args.cache_dir,
                                  **({"reader_dir": args.reader} if args.reader else {})).pipeline
     rows = collect(pipeline, dataset.examples)
-    y = np.array([r["answerable"] for r in rows])
+    y, f1 = np.array([r["answerable"] for r in rows]), np.array([r["f1"] for r in rows])
     print(f"{len(rows)} questions of {args.squad.name} ({int(y.sum())} answerable), "
           f"reader {pipeline.answerer.reader.name}")
     ms = 1000 * np.array([r["seconds"] for r in rows])
@@ -97,7 +92,7 @@ def main() -> None:
                          ("top passage's margin alone", ("paragraph_top",))):
         conf = held_out_confidence(rows, tuple(names))
         figures = "  ".join(f"within {d} F1 points: no_ans_acc {a:.3f} (has-answer F1 {f:.1f})"
-                            for d in (3.0, 2.5) for a, f in [no_ans_acc_within(rows, conf, d)])
+                            for d in (3.0, 2.5) for a, f in [no_ans_acc_within(conf, y, f1, d)])
         print(f"{label:<28} {figures}", flush=True)
 
 

@@ -29,8 +29,7 @@ PUBLIC = {
     "eval.fitting.sentence_ranker": ["COSINE_ONLY", "TOPS", "collect_candidates", "candidate_features", "fit_ranker",
                                      "score_ranker", "held_out"],
     "eval.fitting.no_answer": ["GRID", "collect_guesses", "fit_ranker_weight", "fit_no_answer", "no_ans_acc_within",
-                               "collect_reading",
-                               "reading_figures", "fit_reading_threshold"],
+                               "collect_reading", "reading_figures", "fit_reading_threshold"],
 }
 
 
